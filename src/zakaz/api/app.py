@@ -1,0 +1,49 @@
+"""The ASGI application: API under /api/v1, health, problem types; the web UI mounts at / when present."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from zakaz import __version__
+from zakaz.api import catalog, orders, problems, stock
+from zakaz.api.context import AppContext, json_response
+from zakaz.auth.service import KeyCache
+from zakaz.config import Settings, get_settings
+from zakaz.db import create_db_engine
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or create_db_engine(settings.database_url)
+    app = FastAPI(
+        title="Zakaz OMS API",
+        version=__version__,
+        description="Order management for marketplace and web-shop sellers. "
+        "Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem JSON; "
+        "every mutating call accepts an `Idempotency-Key` header.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.ctx = AppContext(
+        settings=settings, engine=engine, keys=KeyCache(settings.api_key_cache_seconds)
+    )
+    problems.install(app)
+    app.include_router(orders.router)
+    app.include_router(catalog.router)
+    app.include_router(stock.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> Response:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return json_response({"status": "ok", "version": __version__})
+
+    @app.get("/problems/{kind}", include_in_schema=False)
+    def problem_type(kind: str) -> HTMLResponse:
+        status, title, hint = problems.PROBLEM_TYPES.get(kind, (400, kind, ""))
+        return HTMLResponse(f"<h1>{title}</h1><p>HTTP {status}. {hint}</p>")
+
+    return app

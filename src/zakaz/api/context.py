@@ -1,0 +1,101 @@
+"""What every request needs: settings, the engine, the API-key cache; plus auth and idempotency helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from zakaz import idempotency
+from zakaz.auth.roles import Permission, allows
+from zakaz.auth.service import KeyCache, Principal
+from zakaz.config import Settings
+from zakaz.db import run_in_transaction, session_factory
+from zakaz.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
+from zakaz.orders.intake import IntakeConfig
+
+
+class Unauthorized(DomainError):
+    kind = "unauthorized"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    keys: KeyCache
+
+    @property
+    def intake(self) -> IntakeConfig:
+        return IntakeConfig.from_settings(self.settings)
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("missing bearer API key")
+    raw = authorization[7:].strip()
+    found = ctx.keys.get(session_factory(ctx.engine, read_only=True), raw)
+    if found is None:
+        raise Unauthorized("unknown or revoked API key")
+    return found
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not allows(who.role, permission):
+            raise PermissionDenied(f"role {who.role.value} may not {permission.value}", role=who.role.value)
+        return who
+
+    return check
+
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def mutate(
+    ctx: AppContext,
+    who: Principal,
+    key: str | None,
+    fingerprint_of: tuple[str, str, Any],
+    work: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> Response:
+    """Run ``work`` in one transaction; with an Idempotency-Key, store and replay its response."""
+    if key is not None and not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
+        raise ValidationFailed([FieldError("Idempotency-Key", "invalid_length", "1..255 characters")])
+    fingerprint = idempotency.request_fingerprint(*fingerprint_of)
+    scope = str(who.key_id)
+
+    def unit(session: Session) -> tuple[int, dict[str, Any], bool]:
+        if key is not None:
+            stored = idempotency.lookup(session, scope=scope, key=key, fingerprint=fingerprint)
+            if stored is not None:
+                return stored.status_code, stored.body, True
+        status, body = work(session)
+        if key is not None:
+            idempotency.remember(
+                session, scope=scope, key=key, fingerprint=fingerprint, status_code=status, body=body
+            )
+        return status, body, False
+
+    status, body, replayed = run_in_transaction(ctx.engine, unit)
+    if replayed:
+        return json_response(body, 200 if status == 201 else status, {"Idempotent-Replayed": "true"})
+    return json_response(body, status)

@@ -1,0 +1,146 @@
+"""Engines, sessions and the unit of work.
+
+SQLite is the embedded default: WAL, foreign keys on, and write transactions that start with
+``BEGIN IMMEDIATE`` (SQLAlchemy's documented pysqlite recipe) so that two writers can never read a
+stock row outside the write lock. PostgreSQL is the scale path (psycopg 3).
+Services take a ``Session`` and never commit; the entry point (HTTP request, CLI command, job) owns
+the transaction through :func:`unit_of_work` or :func:`run_in_transaction`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from zakaz.config import get_settings
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+T = TypeVar("T")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RetryableConflict(Exception):
+    """Raised inside a unit of work when a concurrent writer won a race; the whole unit is retried."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    url = url_or_engine if isinstance(url_or_engine, str) else str(url_or_engine.url)
+    return url.startswith("sqlite")
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    from sqlalchemy import create_engine
+
+    url = normalise_url(url)
+    if is_sqlite(url):
+        parsed = make_url(url)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _install_sqlite_recipe(engine)
+        return engine
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", False)
+    return create_engine(url, **kwargs)
+
+
+def _install_sqlite_recipe(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("sqlite_deferred"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@cache
+def get_engine() -> Engine:
+    return create_db_engine(get_settings().database_url)
+
+
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    bind = engine.execution_options(sqlite_deferred=True) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    session = session_factory(engine, read_only=read_only)()
+    try:
+        yield session
+        if read_only:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, RetryableConflict | IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        # serialization_failure, deadlock_detected
+        return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
+    return False
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+    """Run ``work`` in its own transaction, retrying lost races (conflicts, deadlocks, unique clashes).
+
+    ``work`` must be safe to re-run from the start: it reads fresh state on every attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(engine) as session:
+                return work(session)
+        except Exception as exc:
+            if attempt == attempts or not _is_transient(exc):
+                raise
+            time.sleep(random.uniform(0, 0.002 * attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,27 @@
+"""Imports every model so that ``Base.metadata`` is complete (Alembic and the schema test use it)."""
+
+from zakaz.auth.models import ApiKey
+from zakaz.catalog.models import Product
+from zakaz.customers.models import Customer, CustomerAddress
+from zakaz.db import Base
+from zakaz.idempotency import IdempotencyRecord
+from zakaz.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from zakaz.orders.models import Order, OrderEvent, OrderLine
+from zakaz.outbox import OutboxMessage
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Customer",
+    "CustomerAddress",
+    "IdempotencyRecord",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OutboxMessage",
+    "Product",
+    "Reservation",
+    "StockLevel",
+    "StockMovement",
+    "Warehouse",
+]

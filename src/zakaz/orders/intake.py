@@ -1,0 +1,263 @@
+"""Order intake: receive once, validate, hold or confirm, allocate and reserve, in one transaction.
+
+This is the hot path (see docs/benchmarks.md), so it works on plain rows with a handful of statements:
+look-ups first, then the order, its lines, customer totals, timeline and outbox, and the guarded stock
+updates last, where the row locks are held for the shortest time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from zakaz.allocation.routing import LineDemand, Policy
+from zakaz.allocation.service import plan_lines, plan_to_json, reserve_items
+from zakaz.catalog.models import Product
+from zakaz.clock import utcnow
+from zakaz.config import Settings
+from zakaz.customers import service as customers
+from zakaz.errors import ValidationFailed
+from zakaz.geo import LatLon, locate
+from zakaz.inventory import service as stock
+from zakaz.orders import rules
+from zakaz.orders.models import Order, OrderLine
+from zakaz.orders.rules import Hold, HoldPolicy, HoldReason, KnownProduct, Limits
+from zakaz.orders.schemas import AddressIn, OrderCreate
+from zakaz.orders.states import OrderStatus
+from zakaz.orders.timeline import Timeline, transition
+
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    limits: Limits
+    holds: HoldPolicy
+    policy: Policy
+    ship_within: timedelta
+    unknown_sku_holds: bool = False
+
+    @classmethod
+    def from_settings(cls, s: Settings, *, unknown_sku_holds: bool = False) -> IntakeConfig:
+        return cls(
+            limits=Limits(s.max_line_quantity, s.max_lines_per_order, s.default_phone_region),
+            holds=HoldPolicy(s.first_order_hold_above_minor, s.history_hold_multiplier, s.history_min_orders),
+            policy=Policy(s.allocation_policy),
+            ship_within=timedelta(hours=s.default_ship_within_hours),
+            unknown_sku_holds=unknown_sku_holds,
+        )
+
+
+@dataclass
+class Draft:
+    """The order being received, before it has a row (satisfies ``OrderLike``)."""
+
+    id: int | None
+    number: str
+    status: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    order_id: int
+    created: bool
+
+
+def new_order_number(now: datetime) -> str:
+    """Human-readable and contention-free: ZK-YYMMDD-XXXXX (no 0/O/1/I). Clashes are retried by the caller."""
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(5))
+    return f"ZK-{now:%y%m%d}-{suffix}"
+
+
+def find_existing(session: Session, channel: str, external_id: str | None) -> int | None:
+    if external_id is None:
+        return None
+    return session.scalar(select(Order.id).where(Order.channel == channel, Order.external_id == external_id))
+
+
+def load_catalog(session: Session, skus: Sequence[str]) -> dict[str, KnownProduct]:
+    rows = session.execute(
+        select(Product.id, Product.sku, Product.name, Product.allow_backorder, Product.active).where(
+            Product.sku.in_(sorted(set(skus)))
+        )
+    ).all()
+    return {r.sku: KnownProduct(r.id, r.sku, r.name, r.allow_backorder, r.active) for r in rows}
+
+
+def validate(data: OrderCreate, catalog: dict[str, KnownProduct], config: IntakeConfig) -> None:
+    errors = [
+        *rules.check_lines(
+            data.lines, catalog, config.limits, unknown_sku_is_error=not config.unknown_sku_holds
+        ),
+        *rules.check_customer(data.customer, config.limits),
+        *rules.check_address(data.shipping_address, data.customer.name),
+        *rules.check_totals(
+            data.lines, data.shipping_minor, data.discount_minor, data.total_minor, data.currency
+        ),
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def locate_address(address: AddressIn) -> tuple[LatLon | None, str | None]:
+    if address.latitude is not None and address.longitude is not None:
+        return LatLon(address.latitude, address.longitude), "exact"
+    match = locate(address.city or None, address.region or None)
+    if match is None:
+        return None, None
+    return LatLon(match.lat, match.lon), match.precision
+
+
+def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeConfig) -> IntakeResult:
+    existing = find_existing(session, data.channel, data.external_id)
+    if existing is not None:
+        return IntakeResult(existing, created=False)
+    catalog = load_catalog(session, [line.sku for line in data.lines])
+    validate(data, catalog, config)
+
+    now = utcnow()
+    email = rules.normalise_email(data.customer.email) if data.customer.email else None
+    phone = (
+        rules.normalise_phone(data.customer.phone, config.limits.phone_region)
+        if data.customer.phone
+        else None
+    )
+    customer = customers.find_or_create(
+        session,
+        name=data.customer.name or data.shipping_address.name,
+        email=email,
+        phone=phone,
+        locale=data.customer.locale,
+    )
+    destination, precision = locate_address(data.shipping_address)
+    subtotal = rules.subtotal(data.lines)
+    total = subtotal + data.shipping_minor - data.discount_minor
+
+    holds: list[Hold] = []
+    if destination is None:
+        where = ", ".join(x for x in (data.shipping_address.city, data.shipping_address.region) if x)
+        holds.append(Hold(HoldReason.address_unlocatable, f"no coordinates and unknown city/region: {where}"))
+    holds += rules.value_holds(
+        total, rules.CustomerHistory(customer.order_count, customer.total_spent_minor), config.holds
+    )
+    if data.payment_status == "failed":
+        holds.append(Hold(HoldReason.payment_failed, "the payment failed"))
+    unknown = [line.sku for line in data.lines if line.sku not in catalog]
+    if unknown:
+        holds.append(Hold(HoldReason.unknown_sku, f"SKUs not in the catalog: {', '.join(unknown)}"))
+
+    demand = [
+        LineDemand(i + 1, catalog[line.sku].id, line.sku, line.quantity, catalog[line.sku].allow_backorder)
+        for i, line in enumerate(data.lines)
+        if line.sku in catalog
+    ]
+    plan = None
+    index: dict[tuple[int, int], int] = {}
+    if not holds:
+        plan, index = plan_lines(session, demand, destination, config.policy)
+        if plan.unfillable:
+            short = ", ".join(f"{s.sku} x{s.quantity}" for s in plan.unfillable)
+            holds.append(Hold(HoldReason.insufficient_stock, f"not enough stock for {short}"))
+
+    draft = Draft(id=None, number=new_order_number(now), status=OrderStatus.new.value, updated_at=now)
+    timeline = Timeline()
+    timeline.record(
+        draft,
+        "received",
+        actor=actor,
+        to_status=OrderStatus.new.value,
+        topic="order.received",
+        data={"channel": data.channel, "external_id": data.external_id},
+        at=now,
+    )
+    if holds:
+        transition(
+            draft,
+            OrderStatus.on_hold,
+            timeline=timeline,
+            actor=actor,
+            reason="; ".join(h.detail for h in holds),
+            data={"holds": [h.code.value for h in holds]},
+        )
+    else:
+        transition(
+            draft, OrderStatus.confirmed, timeline=timeline, actor=actor, reason="all intake checks passed"
+        )
+        assert plan is not None
+        target = OrderStatus.backordered if plan.backordered else OrderStatus.allocated
+        transition(
+            draft,
+            target,
+            timeline=timeline,
+            actor=actor,
+            data={"legs": [leg.code for leg in plan.legs], "backordered": [s.sku for s in plan.backordered]},
+        )
+
+    row: dict[str, Any] = {
+        "number": draft.number,
+        "channel": data.channel,
+        "external_id": data.external_id,
+        "customer_id": customer.id,
+        "status": draft.status,
+        "payment_status": data.payment_status,
+        "currency": data.currency,
+        "subtotal_minor": subtotal,
+        "shipping_minor": data.shipping_minor,
+        "discount_minor": data.discount_minor,
+        "total_minor": total,
+        "contact_name": data.customer.name or data.shipping_address.name,
+        "contact_email": email,
+        "contact_phone": phone,
+        "ship_name": data.shipping_address.name or data.customer.name,
+        "ship_country": data.shipping_address.country,
+        "ship_region": data.shipping_address.region,
+        "ship_city": data.shipping_address.city,
+        "ship_postcode": data.shipping_address.postcode,
+        "ship_line1": data.shipping_address.line1,
+        "ship_line2": data.shipping_address.line2,
+        "ship_latitude": destination.lat if destination else None,
+        "ship_longitude": destination.lon if destination else None,
+        "geo_precision": precision,
+        "ship_by": data.ship_by or now + config.ship_within,
+        "hold_reasons": [h.as_dict() for h in holds],
+        "allocation": plan_to_json(plan, decided_at=now) if plan is not None and not holds else None,
+        "note": data.note,
+        "created_at": now,
+        "updated_at": now,
+    }
+    draft.id = session.execute(insert(Order).values(**row).returning(Order.id)).scalar_one()
+    line_rows = [
+        {
+            "order_id": draft.id,
+            "line_no": i + 1,
+            "product_id": catalog[line.sku].id if line.sku in catalog else None,
+            "sku": line.sku,
+            "name": line.name or (catalog[line.sku].name if line.sku in catalog else line.sku),
+            "quantity": line.quantity,
+            "unit_price_minor": line.unit_price_minor,
+            "line_total_minor": line.quantity * line.unit_price_minor,
+        }
+        for i, line in enumerate(data.lines)
+    ]
+    inserted = session.execute(
+        insert(OrderLine).returning(OrderLine.id, OrderLine.line_no, sort_by_parameter_order=True), line_rows
+    ).all()
+    customers.count_order(session, customer_id=customer.id, total_minor=total)
+    timeline.flush(session)
+    if plan is not None and not holds:
+        line_ids = {r.line_no: r.id for r in inserted}
+        stock.reserve(
+            session,
+            reserve_items(plan, line_ids, index),
+            order_id=draft.id,
+            reference=draft.number,
+            actor=actor,
+        )
+    return IntakeResult(draft.id, created=True)

@@ -1,0 +1,218 @@
+"""Pure intake rules: structural validation (reject) and business concerns (hold with typed reasons)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from zakaz.errors import FieldError
+from zakaz.money import CURRENCIES, from_minor
+from zakaz.orders.schemas import AddressIn, CustomerIn, LineIn
+
+
+class HoldReason(StrEnum):
+    address_unlocatable = "address_unlocatable"
+    value_above_history = "value_above_history"
+    first_order_high_value = "first_order_high_value"
+    insufficient_stock = "insufficient_stock"
+    unknown_sku = "unknown_sku"
+    unknown_warehouse = "unknown_warehouse"
+    payment_failed = "payment_failed"
+    manual = "manual"
+
+
+@dataclass(frozen=True)
+class Hold:
+    code: HoldReason
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code.value, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_line_quantity: int
+    max_lines: int
+    phone_region: str = "RU"
+
+
+@dataclass(frozen=True)
+class KnownProduct:
+    id: int
+    sku: str
+    name: str
+    allow_backorder: bool
+    active: bool = True
+
+
+_POSTCODE_RU = re.compile(r"^\d{6}$")
+
+
+def normalise_phone(raw: str, region: str) -> str:
+    """E.164 (``+79161234567``) or ValueError. Accepts 8 (916) 123-45-67, +7..., and international numbers."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(str(exc)) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def check_customer(customer: CustomerIn, limits: Limits, prefix: str = "customer") -> list[FieldError]:
+    errors: list[FieldError] = []
+    if customer.email:
+        try:
+            normalise_email(customer.email)
+        except ValueError as exc:
+            errors.append(FieldError(f"{prefix}.email", "invalid_email", str(exc)))
+    if customer.phone:
+        try:
+            normalise_phone(customer.phone, limits.phone_region)
+        except ValueError as exc:
+            errors.append(FieldError(f"{prefix}.phone", "invalid_phone", str(exc)))
+    if not customer.email and not customer.phone:
+        errors.append(FieldError(f"{prefix}", "contact_required", "give an e-mail or a phone number"))
+    return errors
+
+
+def check_address(
+    address: AddressIn, customer_name: str, prefix: str = "shipping_address"
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not address.line1:
+        errors.append(FieldError(f"{prefix}.line1", "required", "street and house are required"))
+    if not address.city:
+        errors.append(FieldError(f"{prefix}.city", "required", "city is required"))
+    if not (address.name or customer_name):
+        errors.append(FieldError(f"{prefix}.name", "required", "recipient name is required"))
+    if not address.country.isalpha() or not address.country.isupper():
+        errors.append(
+            FieldError(f"{prefix}.country", "invalid_country", "use an ISO 3166 alpha-2 code, e.g. RU")
+        )
+    if address.country == "RU" and address.postcode and not _POSTCODE_RU.match(address.postcode):
+        errors.append(FieldError(f"{prefix}.postcode", "invalid_postcode", "a Russian postcode has 6 digits"))
+    if (address.latitude is None) != (address.longitude is None):
+        errors.append(
+            FieldError(f"{prefix}.latitude", "incomplete_coordinates", "give both latitude and longitude")
+        )
+    if address.latitude is not None and not -90 <= address.latitude <= 90:
+        errors.append(FieldError(f"{prefix}.latitude", "out_of_range", "latitude must be within -90..90"))
+    if address.longitude is not None and not -180 <= address.longitude <= 180:
+        errors.append(FieldError(f"{prefix}.longitude", "out_of_range", "longitude must be within -180..180"))
+    return errors
+
+
+def check_lines(
+    lines: list[LineIn],
+    catalog: Mapping[str, KnownProduct],
+    limits: Limits,
+    *,
+    unknown_sku_is_error: bool = True,
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not lines:
+        errors.append(FieldError("lines", "required", "an order needs at least one line"))
+    if len(lines) > limits.max_lines:
+        errors.append(FieldError("lines", "too_many", f"at most {limits.max_lines} lines per order"))
+    for i, line in enumerate(lines):
+        where = f"lines[{i}]"
+        if line.quantity <= 0:
+            errors.append(FieldError(f"{where}.quantity", "not_positive", "quantity must be at least 1"))
+        elif line.quantity > limits.max_line_quantity:
+            errors.append(
+                FieldError(
+                    f"{where}.quantity",
+                    "absurd_quantity",
+                    f"quantity above {limits.max_line_quantity} is refused",
+                )
+            )
+        if line.unit_price_minor < 0:
+            errors.append(FieldError(f"{where}.unit_price_minor", "negative", "price cannot be negative"))
+        product = catalog.get(line.sku)
+        if unknown_sku_is_error and (product is None or not product.active):
+            errors.append(
+                FieldError(f"{where}.sku", "unknown_sku", f"no active product with SKU {line.sku!r}")
+            )
+    return errors
+
+
+def subtotal(lines: list[LineIn]) -> int:
+    return sum(line.quantity * line.unit_price_minor for line in lines)
+
+
+def check_totals(
+    lines: list[LineIn], shipping_minor: int, discount_minor: int, total_minor: int | None, currency: str
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if currency not in CURRENCIES:
+        errors.append(
+            FieldError("currency", "unsupported_currency", f"supported: {', '.join(sorted(CURRENCIES))}")
+        )
+    if shipping_minor < 0:
+        errors.append(FieldError("shipping_minor", "negative", "shipping cannot be negative"))
+    if discount_minor < 0:
+        errors.append(FieldError("discount_minor", "negative", "discount cannot be negative"))
+    expected = subtotal(lines) + shipping_minor - discount_minor
+    if expected < 0:
+        errors.append(FieldError("discount_minor", "too_large", "discount exceeds the order value"))
+    if total_minor is not None and total_minor != expected:
+        errors.append(
+            FieldError(
+                "total_minor",
+                "totals_mismatch",
+                f"total {total_minor} does not add up: lines + shipping - discount = {expected}",
+            )
+        )
+    return errors
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    order_count: int
+    total_spent_minor: int
+
+
+@dataclass(frozen=True)
+class HoldPolicy:
+    first_order_hold_above_minor: int
+    history_multiplier: int
+    history_min_orders: int
+
+
+def value_holds(total_minor: int, history: CustomerHistory, policy: HoldPolicy) -> list[Hold]:
+    """Order value against what this customer usually spends."""
+    if history.order_count == 0:
+        if total_minor > policy.first_order_hold_above_minor:
+            return [
+                Hold(
+                    HoldReason.first_order_high_value,
+                    f"first order worth {from_minor(total_minor)} is above the review limit "
+                    f"{from_minor(policy.first_order_hold_above_minor)}",
+                )
+            ]
+        return []
+    if history.order_count >= policy.history_min_orders:
+        average = history.total_spent_minor // history.order_count
+        if average > 0 and total_minor > average * policy.history_multiplier:
+            return [
+                Hold(
+                    HoldReason.value_above_history,
+                    f"order worth {from_minor(total_minor)} is over {policy.history_multiplier}x "
+                    f"this customer's average of {from_minor(average)}",
+                )
+            ]
+    return []
