@@ -17,7 +17,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
@@ -32,6 +32,6 @@ def current(url: str) -> str | None:
 
     engine = create_db_engine(url)
     with engine.connect() as conn:
-        rev = MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
     engine.dispose()
-    return rev
+    return ", ".join(sorted(heads)) or None

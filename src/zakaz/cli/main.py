@@ -43,7 +43,7 @@ def _register_optional() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from zakaz.migrate import current, upgrade
 
