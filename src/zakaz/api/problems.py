@@ -48,7 +48,7 @@ def problem(
         body["instance"] = instance
     if hint:
         body["hint"] = hint
-    body.update(extra)
+    body.update({k: v for k, v in extra.items() if k not in body})
     headers = {"WWW-Authenticate": "Bearer"} if body["status"] == 401 else None
     return Response(
         orjson.dumps(body), status_code=body["status"], media_type="application/problem+json", headers=headers

@@ -102,7 +102,11 @@ def orders_list(
     """Newest orders first."""
     from zakaz.orders.views import OrderFilter, list_orders
 
-    table = Table("number", "status", "channel", "customer", "city", "total", "created")
+    table = Table()
+    table.add_column("number", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("channel", "customer", "city", "total", "created"):
+        table.add_column(column)
     with friendly_errors(), unit_of_work(engine(), read_only=True) as session:
         rows, _ = list_orders(session, OrderFilter(status=status, q=q), limit=limit)
         for o in rows:

@@ -98,7 +98,7 @@ def edit(session: Session, order_id: int, data: OrderEdit, *, actor: str, config
     """Change an order until picking starts; re-validate, re-hold or re-allocate, and record before/after."""
     order = load_order(session, order_id, for_update=True)
     if OrderStatus(order.status) not in EDITABLE:
-        raise Conflict(f"an order in status {order.status} can no longer be edited", status=order.status)
+        raise Conflict(f"an order in status {order.status} can no longer be edited", current=order.status)
     before = _snapshot(order)
     errors = []
     customer = data.customer
