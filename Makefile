@@ -22,8 +22,8 @@ run: setup
 	$(BIN)/zakaz run
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(wildcard src tests bench)
+	$(BIN)/ruff format --check $(wildcard src tests bench)
 
 typecheck: setup
 	$(BIN)/mypy

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+
 from tests.conftest import LiveServer
 from tests.factories import add_product, add_warehouse, order_payload, set_stock
-
 from zakaz.db import unit_of_work
 from zakaz.inventory.models import Reservation, StockLevel, StockMovement
 from zakaz.orders.models import Order
