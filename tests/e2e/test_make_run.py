@@ -52,6 +52,8 @@ def test_zakaz_run_on_an_empty_database_serves_the_api(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
+        else:
+            raise AssertionError(f"server did not answer /healthz:\n{output}")
         orders = httpx.get(
             f"http://127.0.0.1:{port}/api/v1/orders", headers={"Authorization": f"Bearer {key}"}
         )

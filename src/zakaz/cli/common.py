@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import TypeVar
 
 import typer
@@ -40,3 +42,13 @@ def friendly_errors() -> Iterator[None]:
 def run(fn: Callable[[], T]) -> T:
     with friendly_errors():
         return fn()
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """Import a module that a later feature adds; None while it (or its package) does not exist yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+            raise
+        return None

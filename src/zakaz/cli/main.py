@@ -10,7 +10,7 @@ from rich.table import Table
 from zakaz.auth.roles import Role
 from zakaz.auth.service import create_api_key, revoke_api_key
 from zakaz.cli import run_cmd
-from zakaz.cli.common import console, engine, friendly_errors
+from zakaz.cli.common import console, engine, friendly_errors, optional_module
 from zakaz.config import get_settings
 from zakaz.db import unit_of_work
 from zakaz.money import from_minor
@@ -25,21 +25,15 @@ app.add_typer(orders_app, name="orders")
 
 
 def _register_optional() -> None:
-    """Sub-commands that live in their own modules (demo data, CSV import, users, worker)."""
-    import importlib
-
+    """Sub-commands that live in their own modules (demo data, CSV import, users, worker...)."""
     for module, name in (
         ("zakaz.cli.demo_cmd", "demo"),
         ("zakaz.cli.import_cmd", "import"),
         ("zakaz.cli.user_cmd", "user"),
     ):
-        try:
-            sub = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        app.add_typer(sub.app, name=name)
+        sub = optional_module(module)
+        if sub is not None:
+            app.add_typer(sub.app, name=name)
 
 
 @db_app.command("upgrade")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 from zakaz.auth.models import ApiKey
 from zakaz.auth.roles import Role
 from zakaz.auth.service import create_api_key
-from zakaz.cli.common import console, engine
+from zakaz.cli.common import console, engine, optional_module
 from zakaz.config import get_settings
 from zakaz.db import unit_of_work
 
@@ -30,21 +29,15 @@ def prepare(*, demo: bool = True) -> None:
             _, raw = create_api_key(session, role=Role.admin, name="first-admin")
             console.print("[bold green]First start:[/bold green] an admin API key was created (shown once):")
             console.print(f"  [bold]{raw}[/bold]")
-    for module in ("zakaz.web.bootstrap",):
-        try:
-            importlib.import_module(module).bootstrap(eng)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    web = optional_module("zakaz.web.bootstrap")
+    if web is not None:
+        web.bootstrap(eng)
     eng.dispose()
 
 
 def _load_demo(eng: object) -> None:
-    try:
-        loader = importlib.import_module("zakaz.demo.loader")
-    except ModuleNotFoundError as exc:
-        if exc.name != "zakaz.demo.loader":
-            raise
+    loader = optional_module("zakaz.demo.loader")
+    if loader is None:
         return
     from rich.progress import Progress
 
