@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, Integer, String, Text, insert
+from sqlalchemy import JSON, Index, Integer, String, Table, Text, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zakaz.clock import utcnow
@@ -60,4 +60,4 @@ def outbox_row(topic: str, aggregate_type: str, aggregate_id: int, payload: dict
 def add_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Queue messages in the caller's transaction (one executemany)."""
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)

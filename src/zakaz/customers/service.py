@@ -53,12 +53,13 @@ def find_or_create(
     return CustomerRef(new_id, 0, 0)
 
 
-def count_order(session: Session, *, customer_id: int, total_minor: int) -> None:
+def count_order(session: Session, *, customer_id: int, total_minor: int, orders: int = 1) -> None:
+    """Add (or, with orders=-1 and a negative total, take back) an order in the customer's totals."""
     session.execute(
         update(Customer)
         .where(Customer.id == customer_id)
         .values(
-            order_count=Customer.order_count + 1,
+            order_count=Customer.order_count + orders,
             total_spent_minor=Customer.total_spent_minor + total_minor,
         )
         .execution_options(synchronize_session=False)

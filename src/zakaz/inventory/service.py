@@ -261,6 +261,13 @@ def adjust(
     )
     if getattr(result, "rowcount", 0) != 1:
         session.refresh(level)
+        if level.on_hand + change < 0:
+            raise Conflict(
+                f"on hand would become {level.on_hand + change}; there are only {level.on_hand}",
+                field="delta",
+                on_hand=level.on_hand,
+                reserved=level.reserved,
+            )
         raise Conflict(
             f"cannot reduce on hand below the {level.reserved} units reserved for orders",
             field="delta",

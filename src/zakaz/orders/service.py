@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from zakaz.allocation.routing import Policy
 from zakaz.allocation.service import allocate
 from zakaz.clock import utcnow
+from zakaz.customers import service as customers
 from zakaz.errors import Conflict, ValidationFailed
 from zakaz.inventory import service as stock
 from zakaz.inventory.models import Reservation
@@ -71,6 +72,11 @@ def cancel(session: Session, order_id: int, *, actor: str, reason: str = "") -> 
     )
     if units:
         timeline.record(order, "stock_released", actor=actor, data={"units": units})
+    if order.customer_id is not None:
+        # A cancelled order is not spending: keep the history behind the value holds honest.
+        customers.count_order(
+            session, customer_id=order.customer_id, total_minor=-order.total_minor, orders=-1
+        )
     timeline.flush(session)
     return order
 

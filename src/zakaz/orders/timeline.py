@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
 from zakaz.orders.models import OrderEvent
 from zakaz.orders.states import TOPICS, OrderStatus, check_transition
 from zakaz.outbox import add_messages, outbox_row
+
+
+EVENTS_TABLE = cast(Table, OrderEvent.__table__)
 
 
 class OrderLike(Protocol):
@@ -85,7 +88,8 @@ class Timeline:
                     "at": item.row["created_at"].isoformat(),
                 }
                 messages.append(outbox_row(item.topic, "order", item.order.id, payload))
-        session.execute(insert(OrderEvent), events)
+        # Core table insert: one executemany however the None values vary between rows.
+        session.execute(insert(EVENTS_TABLE), events)
         add_messages(session, messages)
         self.items.clear()
 
