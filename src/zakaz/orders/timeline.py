@@ -19,7 +19,6 @@ from zakaz.orders.models import OrderEvent
 from zakaz.orders.states import TOPICS, OrderStatus, check_transition
 from zakaz.outbox import add_messages, outbox_row
 
-
 EVENTS_TABLE = cast(Table, OrderEvent.__table__)
 
 
