@@ -55,7 +55,7 @@ def load(
             if existing:
                 err_console.print(f"[red]error[/red] {FORCE_REFUSED if force else NOT_EMPTY}")
                 raise typer.Exit(1)
-            with _Bar() as bar:
+            with ProgressBars() as bar:
                 loaded = load_if_empty(eng, orders=orders, seed=seed, progress=bar.update)
             if not loaded:  # someone loaded data between the check and the load
                 err_console.print(f"[red]error[/red] {NOT_EMPTY}")
@@ -65,7 +65,7 @@ def load(
     console.print(f"[green]demo data loaded[/green]: {orders} orders (seed {seed})")
 
 
-class _Bar:
+class ProgressBars:
     """A Rich progress bar with one task per loading stage."""
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ class _Bar:
         )
         self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> _Bar:
+    def __enter__(self) -> ProgressBars:
         self.progress.start()
         return self
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from zakaz.auth.models import ApiKey
 from zakaz.auth.roles import Role
@@ -35,20 +36,19 @@ def prepare(*, demo: bool = True) -> None:
     eng.dispose()
 
 
-def _load_demo(eng: object) -> None:
+def _load_demo(eng: Engine) -> None:
     loader = optional_module("zakaz.demo.loader")
     if loader is None:
         return
-    from rich.progress import Progress
+    from zakaz.cli.demo_cmd import ProgressBars
 
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("loading demo data", total=None)
-
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        if loader.load_if_empty(eng, progress=report):
-            console.print("demo data loaded")
+    with unit_of_work(eng, read_only=True) as session:
+        if loader.has_data(session):
+            return
+    console.print("Empty database: loading the demo data set (a year of orders; about half a minute)...")
+    with ProgressBars() as bars:
+        loader.load_if_empty(eng, progress=bars.update)
+    console.print("demo data loaded")
 
 
 def run(
