@@ -1,0 +1,1 @@
+"""After-sales: returns (RMA), refunds and exchanges."""

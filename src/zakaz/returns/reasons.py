@@ -1,0 +1,37 @@
+"""Return reasons and item conditions: who is at fault decides what is refunded."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReturnReason(StrEnum):
+    defective = "defective"
+    wrong_item = "wrong_item"
+    damaged_in_transit = "damaged_in_transit"
+    not_as_described = "not_as_described"
+    changed_mind = "changed_mind"
+    size_fit = "size_fit"
+
+
+SELLER_FAULT = frozenset(
+    {
+        ReturnReason.defective,
+        ReturnReason.wrong_item,
+        ReturnReason.damaged_in_transit,
+        ReturnReason.not_as_described,
+    }
+)
+
+
+class Condition(StrEnum):
+    """What inspection found."""
+
+    unopened = "unopened"
+    opened = "opened"
+    damaged_by_shopper = "damaged_by_shopper"
+    missing = "missing"
+
+
+def is_seller_fault(reason: ReturnReason | str) -> bool:
+    return ReturnReason(reason) in SELLER_FAULT
