@@ -4,6 +4,7 @@ from zakaz.auth.models import ApiKey
 from zakaz.catalog.models import Product
 from zakaz.customers.models import Customer, CustomerAddress
 from zakaz.db import Base
+from zakaz.fulfilment import models as _fulfilment  # noqa: F401  shipments, pick lists, manifests (issue #4)
 from zakaz.idempotency import IdempotencyRecord
 from zakaz.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
 from zakaz.orders.models import Order, OrderEvent, OrderLine

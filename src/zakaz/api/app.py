@@ -1,6 +1,7 @@
 """The ASGI application: API under /api/v1, health, problem types; the web UI mounts at / when present."""
 
 from __future__ import annotations
+import importlib  # issue #4: fulfilment router
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orders.router)
     app.include_router(catalog.router)
     app.include_router(stock.router)
+    app.include_router(importlib.import_module("zakaz.api.fulfilment").router)  # issue #4: fulfilment API
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> Response:

@@ -30,10 +30,13 @@ def _register_optional() -> None:
         ("zakaz.cli.demo_cmd", "demo"),
         ("zakaz.cli.import_cmd", "import"),
         ("zakaz.cli.user_cmd", "user"),
+        ("zakaz.cli.fulfilment_cmd", "pick"),  # issue #4: wave pick lists
+        ("zakaz.cli.fulfilment_cmd", "manifest"),  # issue #4: carrier manifests
+        ("zakaz.cli.fulfilment_cmd", "shipments"),  # issue #4: shipments list/show/poll
     ):
         sub = optional_module(module)
         if sub is not None:
-            app.add_typer(sub.app, name=name)
+            app.add_typer(getattr(sub, f"{name}_app", sub.app), name=name)  # issue #4: app per name
 
 
 @db_app.command("upgrade")

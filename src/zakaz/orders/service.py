@@ -67,6 +67,9 @@ def cancel(session: Session, order_id: int, *, actor: str, reason: str = "") -> 
     order = load_order(session, order_id, for_update=True)
     timeline = Timeline()
     transition(order, OrderStatus.cancelled, timeline=timeline, actor=actor, reason=reason or "cancelled")
+    from zakaz.fulfilment.shipments import cancel_open_shipments  # issue #4: open shipments are cancelled too
+
+    cancel_open_shipments(session, order, timeline=timeline, actor=actor)  # issue #4
     units = stock.release_order(
         session, order_id=order.id, reference=order.number, actor=actor, note="order cancelled"
     )
@@ -105,6 +108,9 @@ def edit(session: Session, order_id: int, data: OrderEdit, *, actor: str, config
     order = load_order(session, order_id, for_update=True)
     if OrderStatus(order.status) not in EDITABLE:
         raise Conflict(f"an order in status {order.status} can no longer be edited", current=order.status)
+    from zakaz.fulfilment.shipments import refuse_edit_with_shipments  # issue #4: not once in a pick list
+
+    refuse_edit_with_shipments(session, order)  # issue #4
     before = _snapshot(order)
     errors = []
     customer = data.customer

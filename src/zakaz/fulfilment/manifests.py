@@ -1,0 +1,77 @@
+"""End-of-day manifests: every labelled shipment of one carrier at one warehouse is handed over."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zakaz.clock import utcnow
+from zakaz.errors import Conflict, NotFound
+from zakaz.fulfilment.models import Manifest, Shipment
+from zakaz.fulfilment.picking import warehouse_by_code
+from zakaz.fulfilment.shipments import Journal, lock_orders, sync_order, transition_shipment
+from zakaz.fulfilment.states import ShipmentState
+
+
+def close_manifest(session: Session, *, carrier_code: str, warehouse_code: str, actor: str) -> Manifest:
+    """Hand over every ``label_created`` shipment of the carrier at the warehouse (consumes their stock)."""
+    warehouse = warehouse_by_code(session, warehouse_code)
+    ids = session.scalars(
+        select(Shipment.id).where(
+            Shipment.carrier_code == carrier_code,
+            Shipment.warehouse_id == warehouse.id,
+            Shipment.status == ShipmentState.label_created.value,
+            Shipment.manifest_id.is_(None),
+        )
+    ).all()
+    if not ids:
+        raise Conflict(
+            f"no labelled {carrier_code} shipments waiting at {warehouse_code}", code="nothing_to_manifest"
+        )
+    order_ids = session.scalars(select(Shipment.order_id).where(Shipment.id.in_(ids))).all()
+    orders = lock_orders(session, order_ids)
+    shipments = list(
+        session.scalars(select(Shipment).where(Shipment.id.in_(ids)).order_by(Shipment.id).with_for_update())
+    )
+    now = utcnow()
+    manifest = Manifest(
+        number=f"MF-{carrier_code.upper()}-{warehouse.code}-{now:%y%m%d}-{secrets.token_hex(2).upper()}",
+        carrier_code=carrier_code,
+        warehouse_id=warehouse.id,
+        shipment_count=len(shipments),
+        parcel_count=len(shipments),
+        total_weight_g=sum(s.weight_g or 0 for s in shipments),
+        actor=actor,
+        closed_at=now,
+    )
+    session.add(manifest)
+    session.flush()
+    journal = Journal()
+    for shipment in shipments:
+        shipment.manifest_id = manifest.id
+        transition_shipment(
+            session,
+            shipment,
+            ShipmentState.handed_over,
+            order=orders[shipment.order_id],
+            journal=journal,
+            actor=actor,
+            data={"manifest": manifest.number},
+        )
+    for order_id in sorted(orders):
+        sync_order(session, orders[order_id], journal=journal, actor=actor)
+    journal.flush(session)
+    return manifest
+
+
+def load_manifest(session: Session, ref: str) -> Manifest:
+    stmt = select(Manifest)
+    stmt = (
+        stmt.where(Manifest.id == int(ref)) if ref.isdigit() else stmt.where(Manifest.number == ref.upper())
+    )
+    found = session.scalar(stmt)
+    if found is None:
+        raise NotFound(f"no manifest {ref}")
+    return found
