@@ -1,6 +1,7 @@
 """The ASGI application: API under /api/v1, health, problem types; the web UI mounts at / when present."""
 
 from __future__ import annotations
+
 import importlib  # issue #4: fulfilment router
 
 from fastapi import FastAPI
