@@ -7,8 +7,10 @@ from zakaz.db import Base
 from zakaz.fulfilment import models as _fulfilment  # noqa: F401  shipments, pick lists, manifests (issue #4)
 from zakaz.idempotency import IdempotencyRecord
 from zakaz.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from zakaz.notifications import models as _notifications  # noqa: F401  notifications + webhooks (issue #5)
 from zakaz.orders.models import Order, OrderEvent, OrderLine
 from zakaz.outbox import OutboxMessage
+from zakaz.worker import models as _worker  # noqa: F401  periodic worker jobs (issue #5)
 
 __all__ = [
     "ApiKey",

@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(catalog.router)
     app.include_router(stock.router)
     app.include_router(importlib.import_module("zakaz.api.fulfilment").router)  # issue #4: fulfilment API
+    _include_notifications(app)  # issue #5: messages, webhooks, unsubscribe, /track
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> Response:
@@ -50,3 +51,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return HTMLResponse(f"<h1>{title}</h1><p>HTTP {status}. {hint}</p>")
 
     return app
+
+
+def _include_notifications(app: FastAPI) -> None:
+    """Issue #5: /api/v1/messages, /api/v1/webhooks, /unsubscribe/{token} and the /track pages."""
+    from zakaz.notifications import api as notifications_api
+    from zakaz.tracking import routes as tracking
+
+    app.include_router(notifications_api.router)
+    app.include_router(notifications_api.public)
+    app.include_router(tracking.router)

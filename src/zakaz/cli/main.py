@@ -30,6 +30,8 @@ def _register_optional() -> None:
         ("zakaz.cli.demo_cmd", "demo"),
         ("zakaz.cli.import_cmd", "import"),
         ("zakaz.cli.user_cmd", "user"),
+        ("zakaz.cli.worker_cmd", "worker"),  # issue #5: outbox worker
+        ("zakaz.cli.outbox_cmd", "outbox"),  # issue #5: outbox list/retry/replay
         ("zakaz.cli.fulfilment_cmd", "pick"),  # issue #4: wave pick lists
         ("zakaz.cli.fulfilment_cmd", "manifest"),  # issue #4: carrier manifests
         ("zakaz.cli.fulfilment_cmd", "shipments"),  # issue #4: shipments list/show/poll

@@ -63,6 +63,13 @@ def run(
     settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Zakaz is serving on http://{bind_host}:{bind_port}  (API docs: /docs)")
-    uvicorn.run(
-        "zakaz.api.asgi:app", host=bind_host, port=bind_port, log_level=settings.log_level, access_log=False
-    )
+    from zakaz.cli.worker_cmd import background_worker  # issue #5: the outbox worker runs beside the server
+
+    with background_worker():
+        uvicorn.run(
+            "zakaz.api.asgi:app",
+            host=bind_host,
+            port=bind_port,
+            log_level=settings.log_level,
+            access_log=False,
+        )

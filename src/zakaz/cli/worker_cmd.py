@@ -1,0 +1,73 @@
+"""``zakaz worker``: run the outbox worker (notifications, webhooks, periodic jobs) until stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from zakaz.cli.common import console, engine
+
+app = typer.Typer(help="Run the outbox worker: notifications, webhooks and periodic jobs.")
+
+
+def build_worker(**overrides: Any) -> Any:
+    from zakaz.notifications.handlers import build_handlers
+    from zakaz.notifications.jobs import periodic_jobs
+    from zakaz.notifications.settings import get_notify_settings
+    from zakaz.worker.runner import Worker
+    from zakaz.worker.settings import get_worker_settings
+
+    settings = get_worker_settings().model_copy(update=overrides)
+    return Worker(
+        engine(), build_handlers(get_notify_settings()), settings=settings, jobs=periodic_jobs(settings)
+    )
+
+
+@app.callback(invoke_without_command=True)
+def worker(
+    once: Annotated[bool, typer.Option(help="process what is due now, then exit")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="rows claimed per batch")] = None,
+    parent_pid: Annotated[int | None, typer.Option(hidden=True, help="exit when this parent is gone")] = None,
+) -> None:
+    """Claim outbox rows and run their handlers; several workers may run at once."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {"batch_size": batch_size} if batch_size else {}
+    w = build_worker(**overrides)
+    if once:
+        w.scheduler.tick()
+        total = 0
+        while claimed := w.run_once():
+            total += claimed
+        console.print(f"processed {total} outbox messages: {w.stats}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    w.run(stop, parent_pid=parent_pid)
+
+
+@contextmanager
+def background_worker() -> Iterator[subprocess.Popen[bytes]]:
+    """``zakaz run`` starts one worker process beside the server and stops it when the server stops.
+
+    A separate process (not a thread) keeps rendering and SMTP/HTTP calls off the API's GIL; it also
+    exits by itself if the parent dies without cleaning up (``--parent-pid``).
+    """
+    proc = subprocess.Popen([sys.executable, "-m", "zakaz.cli", "worker", "--parent-pid", str(os.getpid())])
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,1 @@
+"""Delivery channels behind one Protocol; each returns our own dataclass, never vendor JSON."""

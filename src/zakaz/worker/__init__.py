@@ -1,0 +1,1 @@
+"""The outbox worker: claims outbox rows, runs idempotent handlers, retries, dead-letters; periodic jobs."""
