@@ -11,8 +11,8 @@ import os
 from typing import Any
 
 import orjson
-from py_vapid import Vapid02  # type: ignore[import-untyped]
-from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+from py_vapid import Vapid02
+from pywebpush import WebPushException, webpush
 
 from zakaz.notifications.channels.base import ChannelError, Outgoing, RecipientGone, SendResult
 from zakaz.notifications.settings import NotifySettings
