@@ -15,6 +15,7 @@ from zakaz.api.context import AppContext, json_response
 from zakaz.auth.service import KeyCache
 from zakaz.config import Settings, get_settings
 from zakaz.db import create_db_engine
+from zakaz.web import install as install_web  # back office (issue #3)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         status, title, hint = problems.PROBLEM_TYPES.get(kind, (400, kind, ""))
         return HTMLResponse(f"<h1>{title}</h1><p>HTTP {status}. {hint}</p>")
 
+    install_web(app)  # back office (issue #3): pages at /, static files, HTML error pages for UI paths
     return app
 
 
