@@ -28,13 +28,7 @@ def plan_lines(
 
     Returns the plan and an index (warehouse_id, product_id) -> stock_level_id for reserving it.
     """
-    warehouses = stock.active_warehouses(session)
-    active_ids = {w.id for w in warehouses}
-    rows = [
-        r
-        for r in stock.stock_for(session, (line.product_id for line in lines))
-        if r.warehouse_id in active_ids
-    ]
+    warehouses, rows = stock.candidates(session, (line.product_id for line in lines))
     available: dict[int, dict[int, int]] = {w.id: {} for w in warehouses}
     index: dict[tuple[int, int], int] = {}
     for r in rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,7 +36,12 @@ class AppContext:
         return IntakeConfig.from_settings(self.settings)
 
 
-def get_ctx(request: Request) -> AppContext:
+# The dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread
+# pool, which cost every request a thread hand-off per dependency. They do no I/O but a key look-up once per
+# key and ``api_key_cache_seconds``, which then runs briefly on the event loop.
+
+
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -44,7 +49,7 @@ def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("missing bearer API key")
     raw = authorization[7:].strip()
@@ -54,8 +59,8 @@ def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -
     return found
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not allows(who.role, permission):
             raise PermissionDenied(f"role {who.role.value} may not {permission.value}", role=who.role.value)
         return who

@@ -20,6 +20,7 @@ from zakaz.orders.views import (
     find_order_id,
     list_orders,
     load_order,
+    new_order_detail,
     order_detail,
     order_summary,
     timeline_of,
@@ -42,6 +43,8 @@ def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key: Idem
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         result = intake.receive(session, data, actor=who.actor, config=config)
+        if result.order is not None and result.lines is not None:
+            return 201, new_order_detail(session, result.order, result.lines)
         return (201 if result.created else 200), _detail(session, result.order_id)
 
     return mutate(ctx, who, idempotency_key, ("POST", "/api/v1/orders", data.model_dump(mode="json")), work)

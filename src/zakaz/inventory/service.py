@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from zakaz.catalog.models import Product
@@ -27,6 +28,11 @@ from zakaz.inventory.models import (
     StockMovement,
     Warehouse,
 )
+
+LEVELS = cast(Table, StockLevel.__table__)
+WAREHOUSES = cast(Table, Warehouse.__table__)
+RESERVATIONS = cast(Table, Reservation.__table__)
+MOVEMENTS = cast(Table, StockMovement.__table__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,52 @@ def stock_for(session: Session, product_ids: Iterable[int]) -> list[StockRow]:
     return [StockRow(r.id, r.warehouse_id, r.product_id, r.on_hand - r.reserved) for r in rows]
 
 
+_w, _s = WAREHOUSES.c, LEVELS.c
+_CANDIDATES = (
+    select(
+        _w.id,
+        _w.code,
+        _w.priority,
+        _w.latitude,
+        _w.longitude,
+        _s.id.label("stock_level_id"),
+        _s.product_id,
+        _s.on_hand,
+        _s.reserved,
+    )
+    .select_from(
+        WAREHOUSES.outerjoin(
+            LEVELS,
+            and_(_s.warehouse_id == _w.id, _s.product_id.in_(bindparam("product_ids", expanding=True))),
+        )
+    )
+    .where(_w.active.is_(True))
+    .order_by(_w.id)
+)
+
+
+def candidates(session: Session, product_ids: Iterable[int]) -> tuple[list[WarehouseInfo], list[StockRow]]:
+    """The active warehouses and their stock rows of ``product_ids``, in one query (allocation's read)."""
+    warehouses: dict[int, WarehouseInfo] = {}
+    rows: list[StockRow] = []
+    for r in session.execute(_CANDIDATES, {"product_ids": sorted(set(product_ids))}):
+        if r.id not in warehouses:
+            warehouses[r.id] = WarehouseInfo(r.id, r.code, r.priority, r.latitude, r.longitude)
+        if r.stock_level_id is not None:
+            rows.append(StockRow(r.stock_level_id, r.id, r.product_id, r.on_hand - r.reserved))
+    return list(warehouses.values()), rows
+
+
+# The guarded reservation: one statement whose row count says whether it won.
+_RESERVE = (
+    update(LEVELS)
+    .where(_s.id == bindparam("stock_level_id"), _s.on_hand - _s.reserved >= bindparam("qty"))
+    .values(reserved=_s.reserved + bindparam("qty"), updated_at=bindparam("now", type_=_s.updated_at.type))
+)
+_INSERT_RESERVATIONS = insert(RESERVATIONS)
+_INSERT_MOVEMENTS = insert(MOVEMENTS)
+
+
 def reserve(
     session: Session, items: Sequence[ReserveItem], *, order_id: int, reference: str, actor: str
 ) -> None:
@@ -92,16 +144,11 @@ def reserve(
     now = utcnow()
     for stock_level_id in sorted(per_row):
         qty = per_row[stock_level_id]
-        result = session.execute(
-            update(StockLevel)
-            .where(and_(StockLevel.id == stock_level_id, StockLevel.on_hand - StockLevel.reserved >= qty))
-            .values(reserved=StockLevel.reserved + qty, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        result = session.execute(_RESERVE, {"stock_level_id": stock_level_id, "qty": qty, "now": now})
         if getattr(result, "rowcount", 0) != 1:
             raise RetryableConflict(f"stock row {stock_level_id} no longer has {qty} available")
     session.execute(
-        insert(Reservation),
+        _INSERT_RESERVATIONS,
         [
             {
                 "order_id": order_id,
@@ -117,7 +164,7 @@ def reserve(
         ],
     )
     session.execute(
-        insert(StockMovement),
+        _INSERT_MOVEMENTS,
         [
             {
                 "stock_level_id": i.stock_level_id,

@@ -11,9 +11,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from zakaz.allocation.routing import LineDemand, Policy
@@ -33,6 +33,19 @@ from zakaz.orders.states import OrderStatus
 from zakaz.orders.timeline import Timeline, transition
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+# Prebuilt Core statements: the hot path neither builds statements nor goes through the ORM per order.
+ORDERS = cast(Table, Order.__table__)
+LINES = cast(Table, OrderLine.__table__)
+PRODUCTS = cast(Table, Product.__table__)
+_FIND_EXISTING = select(ORDERS.c.id).where(
+    ORDERS.c.channel == bindparam("channel"), ORDERS.c.external_id == bindparam("external_id")
+)
+_LOAD_CATALOG = select(
+    PRODUCTS.c.id, PRODUCTS.c.sku, PRODUCTS.c.name, PRODUCTS.c.allow_backorder, PRODUCTS.c.active
+).where(PRODUCTS.c.sku.in_(bindparam("skus", expanding=True)))
+_INSERT_ORDER = insert(ORDERS).returning(ORDERS.c.id)
+_INSERT_LINES = insert(LINES).returning(LINES.c.id, LINES.c.line_no, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,12 @@ class Draft:
 
 @dataclass(frozen=True)
 class IntakeResult:
+    """The order's id; for a new order also the rows just written, so callers need not read them back."""
+
     order_id: int
     created: bool
+    order: dict[str, Any] | None = None
+    lines: list[dict[str, Any]] | None = None
 
 
 def new_order_number(now: datetime) -> str:
@@ -79,15 +96,14 @@ def new_order_number(now: datetime) -> str:
 def find_existing(session: Session, channel: str, external_id: str | None) -> int | None:
     if external_id is None:
         return None
-    return session.scalar(select(Order.id).where(Order.channel == channel, Order.external_id == external_id))
+    found: int | None = session.execute(
+        _FIND_EXISTING, {"channel": channel, "external_id": external_id}
+    ).scalar_one_or_none()
+    return found
 
 
 def load_catalog(session: Session, skus: Sequence[str]) -> dict[str, KnownProduct]:
-    rows = session.execute(
-        select(Product.id, Product.sku, Product.name, Product.allow_backorder, Product.active).where(
-            Product.sku.in_(sorted(set(skus)))
-        )
-    ).all()
+    rows = session.execute(_LOAD_CATALOG, {"skus": sorted(set(skus))}).all()
     return {r.sku: KnownProduct(r.id, r.sku, r.name, r.allow_backorder, r.active) for r in rows}
 
 
@@ -129,16 +145,18 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         if data.customer.phone
         else None
     )
-    customer = customers.find_or_create(
+    subtotal = rules.subtotal(data.lines)
+    total = subtotal + data.shipping_minor - data.discount_minor
+    # Every order that passes validation is written, so it is counted in the customer's totals right away.
+    customer = customers.find_and_count(
         session,
         name=data.customer.name or data.shipping_address.name,
         email=email,
         phone=phone,
         locale=data.customer.locale,
+        total_minor=total,
     )
     destination, precision = locate_address(data.shipping_address)
-    subtotal = rules.subtotal(data.lines)
-    total = subtotal + data.shipping_minor - data.discount_minor
 
     holds: list[Hold] = []
     if destination is None:
@@ -232,7 +250,8 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         "created_at": now,
         "updated_at": now,
     }
-    draft.id = session.execute(insert(Order).values(**row).returning(Order.id)).scalar_one()
+    draft.id = session.execute(_INSERT_ORDER, row).scalar_one()
+    row["id"] = draft.id
     line_rows = [
         {
             "order_id": draft.id,
@@ -246,10 +265,7 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         }
         for i, line in enumerate(data.lines)
     ]
-    inserted = session.execute(
-        insert(OrderLine).returning(OrderLine.id, OrderLine.line_no, sort_by_parameter_order=True), line_rows
-    ).all()
-    customers.count_order(session, customer_id=customer.id, total_minor=total)
+    inserted = session.execute(_INSERT_LINES, line_rows).all()
     timeline.flush(session)
     if plan is not None and not holds:
         line_ids = {r.line_no: r.id for r in inserted}
@@ -260,4 +276,4 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
             reference=draft.number,
             actor=actor,
         )
-    return IntakeResult(draft.id, created=True)
+    return IntakeResult(draft.id, created=True, order=row, lines=line_rows)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from zakaz.clock import as_utc
 from zakaz.errors import FieldError, NotFound, ValidationFailed
 from zakaz.orders.models import Order, OrderEvent, OrderLine
 from zakaz.orders.states import allowed_actions
@@ -90,6 +93,25 @@ def event_view(e: OrderEvent) -> dict[str, Any]:
         "data": e.data,
         "at": _iso(e.created_at),
     }
+
+
+EVENTS = cast(Table, OrderEvent.__table__)
+_TIMELINE = select(EVENTS).where(EVENTS.c.order_id == bindparam("order_id")).order_by(EVENTS.c.id)
+
+
+def new_order_detail(
+    session: Session, order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """:func:`order_detail` of an order intake has just written, built from the rows it wrote.
+
+    Saves reading the order and its lines back; only the timeline is read, for the event ids. The rows
+    carry the model's column names, which is all the views read.
+    """
+    o = SimpleNamespace(**order, lines=[SimpleNamespace(**line) for line in lines])
+    if o.ship_by is not None:
+        o.ship_by = as_utc(o.ship_by)  # as it reads back from the database
+    events = session.execute(_TIMELINE, {"order_id": order["id"]}).all()
+    return order_detail(cast(Order, o), events=cast(list[OrderEvent], events))
 
 
 def load_order(session: Session, order_id: int, *, for_update: bool = False) -> Order:

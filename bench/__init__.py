@@ -1,0 +1,1 @@
+"""Benchmarks with recorded results; order intake: ``python -m bench.run`` (docs/benchmarks.md)."""
