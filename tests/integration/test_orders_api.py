@@ -283,3 +283,19 @@ def test_stock_cannot_drop_below_reserved(client: TestClient, engine: Engine) ->
     r = client.post("/api/v1/stock/adjust", json={"warehouse": "MSK", "sku": "SKU-1", "set_on_hand": 2})
     assert r.status_code == 409
     assert stock_of(engine, ("SKU-1", "MSK")) == (5, 4)
+
+
+def test_search_is_case_insensitive_for_cyrillic_names(client: TestClient, engine: Engine) -> None:
+    seed(engine)
+    body = order_payload([("SKU-1", 1)])
+    body["customer"]["name"] = "Пётр Сидоров"
+    number = client.post("/api/v1/orders", json=body).json()["number"]
+    found = client.get("/api/v1/orders", params={"q": "сидоров"}).json()["items"]
+    assert [o["number"] for o in found] == [number]
+
+
+def test_ship_by_without_timezone_is_a_field_error(client: TestClient, engine: Engine) -> None:
+    seed(engine)
+    r = client.post("/api/v1/orders", json=order_payload([("SKU-1", 1)], ship_by="2026-12-01T10:00:00"))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "ship_by"

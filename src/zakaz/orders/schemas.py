@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _In(BaseModel):
@@ -51,7 +50,7 @@ class OrderCreate(_In):
         default=None, description="If given, must equal lines + shipping - discount"
     )
     payment_status: str = Field(default="pending", pattern=r"^(pending|paid|cod|failed)$")
-    ship_by: datetime | None = None
+    ship_by: AwareDatetime | None = Field(default=None, description="Ship-by deadline with a UTC offset")
     note: str = Field(default="", max_length=2000)
 
 
