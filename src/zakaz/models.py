@@ -10,6 +10,7 @@ from zakaz.inventory.models import Reservation, StockLevel, StockMovement, Wareh
 from zakaz.notifications import models as _notifications  # noqa: F401  notifications + webhooks (issue #5)
 from zakaz.orders.models import Order, OrderEvent, OrderLine
 from zakaz.outbox import OutboxMessage
+from zakaz.returns import models as _returns  # noqa: F401  returns, refunds ledger, quarantine (issue #6)
 from zakaz.users import models as _users  # noqa: F401  back office users + sessions (issue #3)
 from zakaz.worker import models as _worker  # noqa: F401  periodic worker jobs (issue #5)
 

@@ -182,6 +182,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: issue #4: the running Chromium, shared by every directory that imports this fixture (two sync
+#: Playwright instances cannot run in one process).
+_SHARED: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Chromium (the Debian package, never a downloaded build) for the whole run."""
@@ -191,12 +196,19 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+    if "chromium" in _SHARED:  # issue #4: tests/web_fulfilment re-uses this fixture; one Playwright only
+        yield _SHARED["chromium"]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+        _SHARED["chromium"] = chromium
+        try:
+            yield chromium
+        finally:
+            _SHARED.pop("chromium", None)
+            chromium.close()
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
 from zakaz.cli.common import console, engine
 
@@ -27,9 +29,35 @@ def build_worker(**overrides: Any) -> Any:
     from zakaz.worker.settings import get_worker_settings
 
     settings = get_worker_settings().model_copy(update=overrides)
-    return Worker(
-        engine(), build_handlers(get_notify_settings()), settings=settings, jobs=periodic_jobs(settings)
-    )
+    handlers = build_handlers(get_notify_settings())
+    jobs = periodic_jobs(settings)
+    add_fulfilment_work(handlers, jobs)  # issue #4
+    return Worker(engine(), handlers, settings=settings, jobs=jobs)
+
+
+# issue #4: fulfilment's worker jobs (see zakaz.fulfilment.jobs): cancel a carrier booking when a labelled
+# shipment is cancelled, and poll carrier tracking for shipments on their way.
+TRACKING_POLL_EVERY = timedelta(minutes=15)
+
+
+def add_fulfilment_work(handlers: dict[str, list[Any]], jobs: list[Any], registry: Any = None) -> None:
+    from zakaz.fulfilment.config import get_fulfilment_settings
+    from zakaz.fulfilment.jobs import cancel_booking, poll_tracking_job
+    from zakaz.fulfilment.registry import build_registry
+    from zakaz.worker.scheduler import PeriodicJob
+    from zakaz.worker.types import Message
+
+    carriers = registry if registry is not None else build_registry(get_fulfilment_settings().carriers)
+
+    def on_shipment_cancelled(engine: Engine, message: Message) -> None:
+        cancel_booking(message.payload, carriers)
+
+    def poll(engine: Engine) -> str:
+        result = poll_tracking_job(engine, registry=carriers)
+        return f"tracking polled: {result.as_json()}"
+
+    handlers.setdefault("shipment.cancelled", []).append(on_shipment_cancelled)
+    jobs.append(PeriodicJob("fulfilment.poll_tracking", TRACKING_POLL_EVERY, poll))
 
 
 @app.callback(invoke_without_command=True)

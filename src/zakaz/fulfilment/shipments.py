@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from zakaz.carriers import cdek, courier, russian_post
 from zakaz.carriers.base import TrackingEvent
 from zakaz.clock import utcnow
 from zakaz.errors import Conflict, NotFound
@@ -232,21 +233,37 @@ def sync_order(session: Session, order: Order, *, journal: Journal, actor: str) 
     """Move the order forward to what its shipments say (never backwards, never off hold)."""
     session.flush()
     states = session.execute(
-        select(Shipment.number, Shipment.status).where(Shipment.order_id == order.id).order_by(Shipment.id)
+        select(Shipment.number, Shipment.status, Shipment.carrier_code, Shipment.tracking_number)
+        .where(Shipment.order_id == order.id)
+        .order_by(Shipment.id)
     ).all()
     target = derived_order_status(s.status for s in states)
     if target is None:
         return
     summary = {s.number: s.status for s in states}
     for step in order_path(order.status, target):
+        data: dict[str, Any] = {"shipments": summary}
+        if step in (OrderStatus.shipped, OrderStatus.partially_shipped):
+            data.update(
+                _parcels(states)
+            )  # issue #4: the shopper's "shipped" message names carrier + tracking
         transition(
-            order,
-            step,
-            timeline=journal.timeline,
-            actor=actor,
-            reason="derived from shipments",
-            data={"shipments": summary},
+            order, step, timeline=journal.timeline, actor=actor, reason="derived from shipments", data=data
         )
+
+
+#: issue #4: carrier names as the shopper knows them ("СДЭК", not "cdek").
+_CARRIER_NAMES = {m.CODE: m.NAME for m in (cdek, courier, russian_post)}
+
+
+def _parcels(states: Sequence[Any]) -> dict[str, str]:
+    """Carrier and tracking number of the parcels that left (several joined with ", ")."""
+    gone = [s for s in states if s.status in {state.value for state in SHIPPED} and s.tracking_number]
+    carriers = list(
+        dict.fromkeys(_CARRIER_NAMES.get(s.carrier_code, s.carrier_code) for s in gone if s.carrier_code)
+    )
+    numbers = [s.tracking_number for s in gone]
+    return {"carrier": ", ".join(carriers), "tracking_number": ", ".join(numbers)} if numbers else {}
 
 
 def lock_orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:

@@ -96,6 +96,8 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
     }
     if event == "shipped":
         context.update(_shipping_extras(session, order.id, message.payload))
+    if message.topic.startswith("return."):  # issue #6: the RMA and the reviewer's note
+        context.update(rma=message.payload.get("rma"), note=message.payload.get("note"))
 
     def wants(channel: Channel) -> bool:
         events = {"email": settings.email_events, "sms": settings.sms_events, "push": settings.push_events}

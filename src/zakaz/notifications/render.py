@@ -66,6 +66,8 @@ def render(event: str, locale: str, context: dict[str, Any]) -> Rendered:
     (carrier, tracking_number, carrier_url, ship_by); missing extras render as absent."""
     env = template_env()
     ctx = {"carrier": None, "tracking_number": None, "carrier_url": None, "ship_by": None, **context}
+    ctx.setdefault("rma", None)  # issue #6: return events
+    ctx.setdefault("note", None)
     ctx.setdefault("unsubscribe_url", None)
     template = env.get_template(f"{locale}/{event}.j2")
     subject = _block(template, "subject", ctx)

@@ -17,6 +17,12 @@ SHOPPER_EVENTS: dict[str, str] = {
     "order.delivered": "delivered",
     "order.delayed": "delayed",
     "order.cancelled": "cancelled",
+    # issue #6: after-sales (payload carries order_id and rma)
+    "return.requested": "return_requested",
+    "return.approved": "return_approved",
+    "return.rejected": "return_rejected",
+    "return.received": "return_received",
+    "return.refunded": "return_refunded",
 }
 
 #: A confirmation this soon after the order was received is the intake's automatic one: the

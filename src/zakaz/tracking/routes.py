@@ -27,6 +27,7 @@ from zakaz.notifications import links
 from zakaz.notifications.service import subscribe_push
 from zakaz.notifications.settings import get_notify_settings
 from zakaz.orders.models import Order
+from zakaz.returns.strings import WORDS as RETURN_WORDS  # issue #6
 from zakaz.tracking import service
 from zakaz.tracking.ratelimit import TokenBucket
 from zakaz.tracking.strings import EVENTS, STEPS, STRINGS, pick
@@ -131,6 +132,9 @@ def track_page(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
         events_url=f"/track/{token}/events",
         push_url=f"/track/{token}/push",
         vapid_public_key=settings.vapid_public_key,
+        # issue #6: the return form's link once the order is delivered
+        returns_url=f"/track/{token}/return?lang={lang}" if s.status == "delivered" else None,
+        returns_label=RETURN_WORDS[lang]["link"],
     )
 
 

@@ -20,4 +20,9 @@ def install(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, dashboard, orders, order_detail, stock):
         app.include_router(module.router, include_in_schema=False)
+    # issue #4 (fulfilment screens) and issue #5 (sent messages)
+    from zakaz.web import fulfilment_packing, fulfilment_picking, fulfilment_shipments, messages
+
+    for extra in (fulfilment_picking, fulfilment_packing, fulfilment_shipments, messages):
+        app.include_router(extra.router, include_in_schema=False)
     errors.install(app)

@@ -26,7 +26,8 @@ from zakaz.web.templating import render
 
 log = logging.getLogger("zakaz.web")
 API_PREFIXES = ("/api/", "/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/problems", "/static/")
-UI_PREFIXES = ("/login", "/logout", "/account/", "/orders", "/stock", "/settings/")
+UI_PREFIXES: tuple[str, ...] = ("/login", "/logout", "/account/", "/orders", "/stock", "/settings/")
+UI_PREFIXES += ("/fulfilment/", "/messages")  # issue #4 / issue #5 pages
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
 PAGES: dict[int, tuple[str, str]] = {

@@ -1,0 +1,370 @@
+"""/api/v1 after-sales (issue #6): return requests, review, receipt, inspection, refunds, the ledger.
+
+Mutations go through ``api.context.mutate`` (one transaction, Idempotency-Key replay). Refunds call the
+payment provider between two transactions (``returns.money``) and are idempotent by their ledger key, so
+a repeated refund request answers with the refund already made.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from zakaz.api import problems
+from zakaz.api.context import Ctx, IdemKey, json_response, mutate, require
+from zakaz.auth.roles import Permission
+from zakaz.auth.service import Principal
+from zakaz.db import run_in_transaction, unit_of_work
+from zakaz.orders.views import find_order_id, load_order
+from zakaz.returns import money, service
+from zakaz.returns.config import ReturnsSettings, get_returns_settings
+from zakaz.returns.payments import PaymentError, PaymentProvider, build_provider
+from zakaz.returns.reasons import Condition
+from zakaz.returns.views import queue, refund_view, return_detail
+
+problems.PROBLEM_TYPES.setdefault(
+    "payment-error", (502, "The payment provider failed", "Nothing was refunded twice; try again later.")
+)
+
+router = APIRouter(prefix="/api/v1", tags=["returns"])
+Writer = Annotated[Principal, Depends(require(Permission.orders_write))]
+Warehouse = Annotated[Principal, Depends(require(Permission.stock_write))]
+Reader = Annotated[Principal, Depends(require(Permission.read))]
+
+
+def returns_settings(request: Request) -> ReturnsSettings:
+    found: ReturnsSettings | None = getattr(request.app.state, "returns_settings", None)
+    return found or get_returns_settings()
+
+
+def payment_provider(request: Request) -> PaymentProvider:
+    """``app.state.payments`` if set (tests: the fake provider), else ``ZAKAZ_RETURNS_PAYMENT_PROVIDER``."""
+    found: PaymentProvider | None = getattr(request.app.state, "payments", None)
+    if found is None:
+        found = build_provider(returns_settings(request).payment_provider)
+        request.app.state.payments = found
+    return found
+
+
+RSettings = Annotated[ReturnsSettings, Depends(returns_settings)]
+Provider = Annotated[PaymentProvider, Depends(payment_provider)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ItemIn(_In):
+    line_no: int = Field(ge=1)
+    quantity: int
+    exchange_sku: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ReturnCreate(_In):
+    order: str = Field(min_length=1, max_length=64, description="order number or id")
+    kind: Literal["return", "exchange"] = "return"
+    items: list[ItemIn] = Field(max_length=500)
+    reason: str = Field(max_length=32)
+    comment: str = Field(default="", max_length=2000)
+
+
+class NoteIn(_In):
+    note: str = Field(default="", max_length=2000)
+
+
+class TransitIn(_In):
+    tracking_number: str | None = Field(default=None, max_length=40)
+
+
+class ReceiveIn(_In):
+    warehouse: str | None = Field(default=None, max_length=32)
+
+
+class InspectLineIn(_In):
+    line_no: int = Field(ge=1)
+    condition: Condition
+    restock: bool | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class InspectIn(_In):
+    lines: list[InspectLineIn] = Field(min_length=1, max_length=500)
+
+
+class RefundIn(_In):
+    amount_minor: int | None = Field(default=None, description="operator override; needs override_reason")
+    override_reason: str = Field(default="", max_length=500)
+
+
+def _detail(session: Session, rma: str, settings: ReturnsSettings) -> dict[str, Any]:
+    return return_detail(session, service.load_return(session, rma), settings)
+
+
+@router.post("/returns", status_code=201, summary="Request a return or an exchange (RMA)")
+def create_return(
+    body: ReturnCreate, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        ret = service.open_return(
+            session,
+            order_ref=body.order,
+            items=[service.ItemIn(i.line_no, i.quantity, i.exchange_sku) for i in body.items],
+            reason=body.reason,
+            comment=body.comment,
+            kind=body.kind,
+            source="api",
+            actor=who.actor,
+            settings=settings,
+            intake=ctx.intake,
+        )
+        return 201, return_detail(session, ret, settings)
+
+    return mutate(ctx, who, idempotency_key, ("POST", "/returns", body.model_dump()), work)
+
+
+@router.get("/returns", summary="Returns: open ones oldest first, or all in one status")
+def list_returns(
+    ctx: Ctx,
+    who: Reader,
+    settings: RSettings,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        items = queue(session, settings, status=status, limit=limit)
+    for item in items:
+        item["created_at"] = item["created_at"].isoformat()
+        del item["age"]
+    return json_response({"items": items})
+
+
+@router.get("/returns/{rma}", summary="One return with lines, history and refunds")
+def get_return(rma: str, ctx: Ctx, who: Reader, settings: RSettings) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        return json_response(_detail(session, rma, settings))
+
+
+def _action(
+    ctx: Any,
+    who: Principal,
+    key: str | None,
+    rma: str,
+    name: str,
+    body: BaseModel,
+    settings: ReturnsSettings,
+    act: Any,
+) -> Response:
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        act(session)
+        return 200, _detail(session, rma, settings)
+
+    return mutate(ctx, who, key, ("POST", f"/returns/{rma}/{name}", body.model_dump()), work)
+
+
+@router.post("/returns/{rma}/approve", summary="Approve after review (instructions are written)")
+def approve(
+    rma: str, body: NoteIn, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "approve",
+        body,
+        settings,
+        lambda s: service.review(
+            s, rma, decision="approve", note=body.note, actor=who.actor, settings=settings, intake=ctx.intake
+        ),
+    )
+
+
+@router.post("/returns/{rma}/reject", summary="Reject after review (the note is sent to the shopper)")
+def reject(
+    rma: str, body: NoteIn, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "reject",
+        body,
+        settings,
+        lambda s: service.review(
+            s, rma, decision="reject", note=body.note, actor=who.actor, settings=settings
+        ),
+    )
+
+
+@router.post("/returns/{rma}/notes", summary="Add a review note")
+def add_note(
+    rma: str, body: NoteIn, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "notes",
+        body,
+        settings,
+        lambda s: service.add_note(s, rma, note=body.note, actor=who.actor),
+    )
+
+
+@router.post("/returns/{rma}/in-transit", summary="The shopper sent the parcel")
+def in_transit(
+    rma: str, body: TransitIn, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "in-transit",
+        body,
+        settings,
+        lambda s: service.mark_in_transit(s, rma, tracking_number=body.tracking_number, actor=who.actor),
+    )
+
+
+@router.post("/returns/{rma}/receive", summary="The parcel arrived at the warehouse")
+def receive(
+    rma: str, body: ReceiveIn, ctx: Ctx, who: Warehouse, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "receive",
+        body,
+        settings,
+        lambda s: service.receive(
+            s, rma, actor=who.actor, settings=settings, intake=ctx.intake, warehouse_code=body.warehouse
+        ),
+    )
+
+
+@router.post("/returns/{rma}/inspect", summary="Condition per line: restock or quarantine")
+def inspect(
+    rma: str, body: InspectIn, ctx: Ctx, who: Warehouse, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    results = [service.InspectIn(ln.line_no, ln.condition, ln.restock, ln.note) for ln in body.lines]
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "inspect",
+        body,
+        settings,
+        lambda s: service.inspect(s, rma, results=results, actor=who.actor),
+    )
+
+
+@router.post("/returns/{rma}/close", summary="Close without refund (withdrawn, or nothing to pay)")
+def close(
+    rma: str, body: NoteIn, ctx: Ctx, who: Writer, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "close",
+        body,
+        settings,
+        lambda s: service.close(s, rma, note=body.note, actor=who.actor),
+    )
+
+
+@router.get("/returns/{rma}/refund-preview", summary="What a refund would pay now, explained")
+def refund_preview(rma: str, ctx: Ctx, who: Reader, settings: RSettings) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        ret = service.load_return(session, rma)
+        p = money.preview(session, ret, load_order(session, ret.order_id), settings)
+    return json_response(p.as_dict())
+
+
+def settle(
+    ctx: Any,
+    rma: str,
+    *,
+    actor: str,
+    settings: ReturnsSettings,
+    provider: PaymentProvider,
+    amount_minor: int | None = None,
+    override_reason: str = "",
+) -> tuple[int, dict[str, Any]]:
+    """Prepare (transaction), call the provider (no transaction open), settle (transaction). Web too."""
+    prepared = run_in_transaction(
+        ctx.engine,
+        lambda s: money.prepare_refund(
+            s,
+            rma,
+            actor=actor,
+            settings=settings,
+            provider=provider,
+            amount_minor=amount_minor,
+            override_reason=override_reason,
+        ),
+    )
+    status = 200 if prepared.done else 201
+    if not prepared.done:
+        assert (
+            prepared.provider is not None and prepared.request is not None and prepared.refund_id is not None
+        )
+        refund_id = prepared.refund_id
+        try:
+            result = prepared.provider.refund(prepared.request)
+        except PaymentError as exc:
+            error = exc.detail
+            run_in_transaction(
+                ctx.engine, lambda s: money.settle_refund(s, refund_id, None, actor=actor, error=error)
+            )
+            raise
+        run_in_transaction(ctx.engine, lambda s: money.settle_refund(s, refund_id, result, actor=actor))
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        return status, _detail(session, rma, settings)
+
+
+@router.post("/returns/{rma}/refund", summary="Refund the return (or settle an exchange); idempotent")
+def refund(
+    rma: str, body: RefundIn, ctx: Ctx, who: Writer, settings: RSettings, provider: Provider
+) -> Response:
+    status, detail = settle(
+        ctx,
+        rma,
+        actor=who.actor,
+        settings=settings,
+        provider=provider,
+        amount_minor=body.amount_minor,
+        override_reason=body.override_reason,
+    )
+    return json_response(detail, status)
+
+
+@router.get("/orders/{ref}/refunds", summary="The refund ledger of one order")
+def order_refunds(ref: str, ctx: Ctx, who: Reader) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        order = load_order(session, find_order_id(session, ref))
+        rows = money.ledger(session, order.id)
+        paid = money.paid_order(order).paid
+        refunded = sum(r.amount_minor for r in rows if r.status != "failed")
+        items = [refund_view(r) for r in rows]
+        number = order.number
+    return json_response(
+        {
+            "order": number,
+            "paid_minor": paid,
+            "refunded_minor": refunded,
+            "remaining_minor": paid - refunded,
+            "items": items,
+        }
+    )

@@ -1,0 +1,155 @@
+"""Return requests (RMA), their lines and events, the refund ledger and the quarantine of damaged units.
+
+``refunds`` is the money ledger per order: one row per refund, each with a unique ``key`` so that a
+repeated request finds the row it already wrote instead of refunding twice. ``return_quarantine`` keeps
+units that came back unfit for sale: they never re-enter stock, yet nothing disappears from the records
+(received = restocked + quarantined + missing, per line).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from zakaz.clock import utcnow
+from zakaz.db import Base
+from zakaz.sqltypes import UTCDateTime
+
+
+class ReturnRequest(Base):
+    __tablename__ = "returns"
+    __table_args__ = (
+        Index("ix_returns_status_created", "status", "created_at", "id"),
+        Index("ix_returns_order", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    #: "return" (money back) or "exchange" (a replacement order)
+    kind: Mapped[str] = mapped_column(String(16), default="return")
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    auto_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    carrier_code: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(40))
+    label_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    #: the units' value at the prices paid, when requested (auto-approval limit, queue)
+    value_minor: Mapped[int] = mapped_column(Integer, default=0)
+    replacement_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReturnLine(Base):
+    __tablename__ = "return_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("restocked_qty + quarantined_qty <= quantity", name="inspected_within_quantity"),
+        Index("ix_return_lines_return", "return_id"),
+        Index("ix_return_lines_order_line", "order_line_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    #: exchanges: what the shopper wants instead (another size or another SKU)
+    exchange_sku: Mapped[str | None] = mapped_column(String(64))
+    condition: Mapped[str | None] = mapped_column(String(24))
+    restocked_qty: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined_qty: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReturnEvent(Base):
+    """The return's own history (append-only); the order timeline gets a matching event."""
+
+    __tablename__ = "return_events"
+    __table_args__ = (Index("ix_return_events_return", "return_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Refund(Base):
+    """The refund ledger: money given back per order, by which provider, and why (the explanation)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        Index("ix_refunds_order", "order_id", "id"),
+        Index("ix_refunds_return", "return_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
+    #: "refund" (quoted), "override" (operator's amount) or "exchange_difference"
+    kind: Mapped[str] = mapped_column(String(24), default="refund")
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    quoted_minor: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="RUB")
+    provider: Mapped[str] = mapped_column(String(32))
+    #: pending (sent, not confirmed) -> succeeded | recorded (marketplace / offline) | failed
+    status: Mapped[str] = mapped_column(String(16))
+    provider_ref: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: per line_no: units whose price / shipping share this refund covered (quote's input next time)
+    units: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shipping_units: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QuarantinedUnit(Base):
+    """Returned units not fit for sale: kept on record (with the RMA) instead of going back to stock."""
+
+    __tablename__ = "return_quarantine"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_return_quarantine_return", "return_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    return_line_id: Mapped[int] = mapped_column(ForeignKey("return_lines.id"))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    condition: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

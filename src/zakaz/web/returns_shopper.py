@@ -1,0 +1,118 @@
+"""Issue #6: the shopper's return form on the tracking page (``/track/{token}/return``).
+
+The signed tracking link is the shopper's authority over the order (like the tracking page itself); the
+form offers only delivered units not yet returned, and the same eligibility rules as the API decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zakaz.api.context import Ctx
+from zakaz.db import run_in_transaction, unit_of_work
+from zakaz.errors import ValidationFailed
+from zakaz.orders.views import load_order
+from zakaz.returns import service
+from zakaz.returns.config import ReturnsSettings, get_returns_settings
+from zakaz.returns.models import ReturnRequest
+from zakaz.returns.strings import REASONS, STATUSES, WORDS
+from zakaz.tracking.routes import _lang, _order_id, _page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _settings(request: Request) -> ReturnsSettings:
+    found: ReturnsSettings | None = getattr(request.app.state, "returns_settings", None)
+    return found or get_returns_settings()
+
+
+def _state(session: Session, order_id: int) -> dict[str, Any]:
+    order = load_order(session, order_id)
+    states, delivered_at = service.line_states(session, order)
+    names = {ln.line_no: ln.name for ln in order.lines}
+    existing = session.scalars(
+        select(ReturnRequest).where(ReturnRequest.order_id == order_id).order_by(ReturnRequest.id)
+    ).all()
+    return {
+        "number": order.number,
+        "lines": [
+            {"line_no": no, "sku": st.sku, "name": names[no], "returnable": st.returnable}
+            for no, st in sorted(states.items())
+            if st.returnable > 0 and delivered_at is not None
+        ],
+        "existing": [{"rma": r.number, "status": r.status, "instructions": r.instructions} for r in existing],
+    }
+
+
+def _render(request: Request, token: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    return _page(
+        request,
+        "return.html",
+        status,
+        w=WORDS[lang],
+        statuses=STATUSES[lang],
+        reason_labels=REASONS[lang],
+        reasons=[r.value for r in _settings(request).reasons],
+        back_url=f"/track/{token}?lang={lang}",
+        **context,
+    )
+
+
+@router.get("/track/{token}/return")
+def return_form(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
+    order_id = _order_id(token)
+    if order_id is None:
+        return HTMLResponse("", status_code=404)
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        state = _state(session, order_id)
+    return _render(request, token, created=None, errors=[], **state)
+
+
+@router.post("/track/{token}/return")
+async def return_submit(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
+    order_id = _order_id(token)
+    if order_id is None:
+        return HTMLResponse("", status_code=404)
+    form = await request.form()
+    items = []
+    for key, value in form.items():
+        if (
+            key.startswith("qty_")
+            and key[4:].isdigit()
+            and str(value).strip().isdigit()
+            and int(str(value)) > 0
+        ):
+            items.append(service.ItemIn(int(key[4:]), int(str(value))))
+    settings = _settings(request)
+    intake = ctx.intake
+
+    def work(session: Session) -> dict[str, Any]:
+        ret = service.open_return(
+            session,
+            order_ref=str(order_id),
+            items=items,
+            reason=str(form.get("reason", ""))[:32],
+            comment=str(form.get("comment", ""))[:2000],
+            source="shopper",
+            actor="shopper",
+            settings=settings,
+            intake=intake,
+        )
+        return {"rma": ret.number, "status": ret.status, "instructions": ret.instructions}
+
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        created = await run_in_threadpool(run_in_transaction, ctx.engine, work)
+        errors: list[Any] = []
+    except ValidationFailed as exc:
+        created, errors = None, exc.errors
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        state = _state(session, order_id)
+    return _render(request, token, 201 if created else 422, created=created, errors=errors, **state)
