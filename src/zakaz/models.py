@@ -7,6 +7,7 @@ from zakaz.db import Base
 from zakaz.fulfilment import models as _fulfilment  # noqa: F401  shipments, pick lists, manifests (issue #4)
 from zakaz.idempotency import IdempotencyRecord
 from zakaz.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from zakaz.marketplaces import models as _marketplaces  # noqa: F401  Ozon connections, postings, inbox (issue #7)
 from zakaz.notifications import models as _notifications  # noqa: F401  notifications + webhooks (issue #5)
 from zakaz.orders.models import Order, OrderEvent, OrderLine
 from zakaz.outbox import OutboxMessage

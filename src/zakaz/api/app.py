@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(stock.router)
     app.include_router(importlib.import_module("zakaz.api.fulfilment").router)  # issue #4: fulfilment API
     _include_notifications(app)  # issue #5: messages, webhooks, unsubscribe, /track
+    app.include_router(importlib.import_module("zakaz.api.marketplaces").router)  # issue #7: Ozon API
     app.include_router(importlib.import_module("zakaz.api.returns").router)  # issue #6: after-sales API
 
     @app.get("/healthz", tags=["ops"])
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return HTMLResponse(f"<h1>{title}</h1><p>HTTP {status}. {hint}</p>")
 
     install_web(app)  # back office (issue #3): pages at /, static files, HTML error pages for UI paths
+    app.include_router(importlib.import_module("zakaz.web.marketplaces_settings").router)  # issue #7 page
     app.include_router(importlib.import_module("zakaz.web.returns_shopper").router)  # issue #6 shopper form
     app.include_router(importlib.import_module("zakaz.web.returns_queue").router)  # issue #6 back office
     return app

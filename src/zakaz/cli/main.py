@@ -35,6 +35,7 @@ def _register_optional() -> None:
         ("zakaz.cli.fulfilment_cmd", "pick"),  # issue #4: wave pick lists
         ("zakaz.cli.fulfilment_cmd", "manifest"),  # issue #4: carrier manifests
         ("zakaz.cli.fulfilment_cmd", "shipments"),  # issue #4: shipments list/show/poll
+        ("zakaz.cli.ozon_cmd", "ozon"),  # issue #7: Ozon connection, sync, stock, returns, fake server
         ("zakaz.cli.returns_cmd", "returns"),  # issue #6: after-sales queue and details
     ):
         sub = optional_module(module)

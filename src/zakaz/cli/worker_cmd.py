@@ -32,7 +32,17 @@ def build_worker(**overrides: Any) -> Any:
     handlers = build_handlers(get_notify_settings())
     jobs = periodic_jobs(settings)
     add_fulfilment_work(handlers, jobs)  # issue #4
+    add_marketplace_work(handlers, jobs)  # issue #7
     return Worker(engine(), handlers, settings=settings, jobs=jobs)
+
+
+def add_marketplace_work(handlers: dict[str, list[Any]], jobs: list[Any]) -> None:
+    """Issue #7: Ozon outbound actions (ship, cancel, tracking, labels), pushes, sync/stock/returns jobs."""
+    from zakaz.marketplaces import jobs as ozon
+
+    for topic, funcs in ozon.build_handlers().items():
+        handlers.setdefault(topic, []).extend(funcs)
+    jobs.extend(ozon.periodic_jobs())
 
 
 # issue #4: fulfilment's worker jobs (see zakaz.fulfilment.jobs): cancel a carrier booking when a labelled

@@ -1,0 +1,295 @@
+"""Outbound actions on Ozon, run by outbox handlers: ship, labels, cancel, tracking numbers.
+
+Each is retry-safe: it first reads what we already did (``shipped_at``, ``label_fetched_at``,
+``cancel_sent_at``, ``tracking_sent``) and treats Ozon's "already done" answers as success. No database
+transaction is held across a network call. Transient marketplace errors propagate (the worker retries
+with backoff); refusals are recorded in the sync errors, flag the posting, and raise ``Permanent`` (the
+outbox row goes to dead, visible and replayable with ``zakaz outbox``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from zakaz.clock import utcnow
+from zakaz.db import run_in_transaction, unit_of_work
+from zakaz.marketplaces.base import CancelReason, MarketplaceRejected, PackageItem, ShipmentPackage
+from zakaz.marketplaces.connections import AdapterFactory, Connection, load_connection, open_adapter
+from zakaz.marketplaces.models import MarketplacePosting
+from zakaz.marketplaces.ozon.errors import LabelsNotReady
+from zakaz.marketplaces.service import ACTOR, CANCELLED_STATUSES
+from zakaz.marketplaces.settings import MarketplaceSettings
+from zakaz.marketplaces.syncstate import record_error
+from zakaz.orders.timeline import Timeline
+from zakaz.orders.views import load_order
+from zakaz.outbox import add_messages, outbox_row
+from zakaz.worker.types import Defer, Permanent
+
+LABEL_TOPIC = "marketplace.label_requested"
+#: Ozon statuses from which the ship call is allowed.
+SHIPPABLE = frozenset({"awaiting_packaging"})
+#: Seller reason that needs a free-text message (notes 2.9).
+REASON_NEEDS_MESSAGE = "402"
+#: Give up waiting for a label this long after assembly.
+LABEL_PATIENCE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class PostingRef:
+    id: int
+    connection_id: int
+    external_id: str
+    order_id: int | None
+    external_status: str
+    fulfilment_scheme: str | None
+    lines: list[Any]
+    shipped_at: Any
+    label_fetched_at: Any
+    cancel_sent_at: Any
+    tracking_sent: str | None
+
+
+def _ref(p: MarketplacePosting) -> PostingRef:
+    return PostingRef(
+        p.id,
+        p.connection_id,
+        p.external_id,
+        p.order_id,
+        p.external_status,
+        p.fulfilment_scheme,
+        list(p.lines),
+        p.shipped_at,
+        p.label_fetched_at,
+        p.cancel_sent_at,
+        p.tracking_sent,
+    )
+
+
+def _load(
+    engine: Engine,
+    settings: MarketplaceSettings,
+    *,
+    order_id: int | None = None,
+    posting_id: int | None = None,
+) -> tuple[PostingRef, Connection] | None:
+    with unit_of_work(engine, read_only=True) as session:
+        stmt = select(MarketplacePosting)
+        stmt = (
+            stmt.where(MarketplacePosting.order_id == order_id)
+            if order_id is not None
+            else stmt.where(MarketplacePosting.id == posting_id)
+        )
+        row = session.scalar(stmt.order_by(MarketplacePosting.id).limit(1))
+        if row is None:
+            return None
+        return _ref(row), load_connection(session, row.connection_id, settings)
+
+
+def _refuse(
+    engine: Engine, ref: PostingRef, what: str, exc: Exception, settings: MarketplaceSettings
+) -> None:
+    message = f"{what} {ref.external_id}: {type(exc).__name__}: {exc}"
+
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id)
+        if row is not None:
+            row.needs_attention, row.note = True, message[:500]
+        record_error(
+            session,
+            ref.connection_id,
+            "outbound",
+            message,
+            external_id=ref.external_id,
+            keep=settings.keep_errors,
+        )
+
+    run_in_transaction(engine, work)
+    raise Permanent(message) from exc
+
+
+def _on_order(session: Session, order_id: int | None, type_: str, **data: Any) -> None:
+    if order_id is None:
+        return
+    timeline = Timeline()
+    timeline.record(load_order(session, order_id), type_, actor=ACTOR, data=data)
+    timeline.flush(session)
+
+
+# ---------------------------------------------------------------------------------------------------- ship
+
+
+def ship_posting(
+    engine: Engine, order_id: int, *, factory: AdapterFactory, settings: MarketplaceSettings
+) -> str:
+    """Our order is packed: confirm assembly on Ozon (``/v4/posting/fbs/ship``, items by Ozon SKU)."""
+    loaded = _load(engine, settings, order_id=order_id)
+    if loaded is None:
+        return "not a marketplace order"
+    ref, connection = loaded
+    if ref.shipped_at is not None or ref.external_status not in SHIPPABLE:
+        return f"nothing to do (Ozon status {ref.external_status})"
+    items = tuple(PackageItem(str(ln["marketplace_sku"]), int(ln["quantity"])) for ln in ref.lines)
+    with open_adapter(factory, connection) as adapter:
+        try:
+            adapter.ship(ref.external_id, [ShipmentPackage(items)])
+        except MarketplaceRejected as exc:
+            if "ALREADY_SHIPPED" not in str(exc):
+                _refuse(engine, ref, "ship", exc, settings)
+        # HTTP 200 does not guarantee assembly (notes 2.6): re-read the posting's status.
+        posting = adapter.get(ref.external_id)
+
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id, with_for_update=True)
+        assert row is not None
+        row.shipped_at = utcnow()
+        row.external_status, row.external_substatus = posting.external_status, posting.external_substatus
+        row.needs_attention = row.needs_attention or posting.needs_attention
+        row.updated_at = utcnow()
+        _on_order(
+            session,
+            row.order_id,
+            "marketplace_shipped",
+            posting=ref.external_id,
+            status=posting.external_status,
+        )
+        add_messages(
+            session, [outbox_row(LABEL_TOPIC, "marketplace_posting", ref.id, {"posting_id": ref.id})]
+        )
+
+    run_in_transaction(engine, work)
+    return f"shipped on Ozon ({posting.external_status})"
+
+
+# -------------------------------------------------------------------------------------------------- labels
+
+
+def fetch_label(
+    engine: Engine, posting_id: int, *, factory: AdapterFactory, settings: MarketplaceSettings
+) -> str:
+    """Download the package label; while Ozon says "not ready" the message is deferred (no attempt used)."""
+    loaded = _load(engine, settings, posting_id=posting_id)
+    if loaded is None:
+        return "no such posting"
+    ref, connection = loaded
+    if ref.label_fetched_at is not None:
+        return "already fetched"
+    with open_adapter(factory, connection) as adapter:
+        try:
+            pdf = adapter.client.get_package_labels([ref.external_id], attempts=1)
+        except LabelsNotReady as exc:
+            if ref.shipped_at is not None and utcnow() - ref.shipped_at > LABEL_PATIENCE:
+                _refuse(engine, ref, "label", exc, settings)
+            raise Defer(
+                utcnow() + timedelta(seconds=settings.label_retry_seconds), "label not ready yet"
+            ) from exc
+        except MarketplaceRejected as exc:
+            _refuse(engine, ref, "label", exc, settings)
+
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id, with_for_update=True)
+        assert row is not None
+        row.label_pdf, row.label_fetched_at = pdf, utcnow()
+        _on_order(session, row.order_id, "marketplace_label", posting=ref.external_id, bytes=len(pdf))
+
+    run_in_transaction(engine, work)
+    return f"label fetched ({len(pdf)} bytes)"
+
+
+# -------------------------------------------------------------------------------------------------- cancel
+
+
+def choose_reason(reasons: tuple[CancelReason, ...], wanted: int) -> CancelReason | None:
+    """The configured reason when Ozon offers it for cancellation, else the first available seller one."""
+    usable = [r for r in reasons if r.available]
+    for reason in usable:
+        if reason.id == str(wanted):
+            return reason
+    seller = [r for r in usable if r.initiator == "seller" and r.id != REASON_NEEDS_MESSAGE]
+    candidates = seller or usable
+    return candidates[0] if candidates else None
+
+
+def cancel_posting(
+    engine: Engine, order_id: int, *, factory: AdapterFactory, settings: MarketplaceSettings
+) -> str:
+    """We cancelled an Ozon order: cancel the posting with a reason from Ozon's list."""
+    loaded = _load(engine, settings, order_id=order_id)
+    if loaded is None:
+        return "not a marketplace order"
+    ref, connection = loaded
+    if ref.cancel_sent_at is not None or ref.external_status in CANCELLED_STATUSES:
+        return "already cancelled on Ozon"
+    with open_adapter(factory, connection) as adapter:
+        reason = choose_reason(adapter.list_cancel_reasons(), settings.cancel_reason_id)
+        if reason is None:
+            _refuse(engine, ref, "cancel", MarketplaceRejected("Ozon offers no cancel reason"), settings)
+            return "refused"  # pragma: no cover  (_refuse raises)
+        comment = "Отменён продавцом" if reason.id == REASON_NEEDS_MESSAGE else ""
+        try:
+            adapter.cancel(ref.external_id, reason_id=reason.id, comment=comment)
+        except MarketplaceRejected as exc:
+            if "ALREADY_CANCELLED" not in str(exc):
+                _refuse(engine, ref, "cancel", exc, settings)
+
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id, with_for_update=True)
+        assert row is not None
+        row.cancel_sent_at, row.external_status = utcnow(), "cancelled"
+        row.updated_at = utcnow()
+        _on_order(
+            session,
+            row.order_id,
+            "marketplace_cancelled",
+            posting=ref.external_id,
+            reason_id=reason.id,
+            reason=reason.title,
+        )
+
+    run_in_transaction(engine, work)
+    return f"cancelled on Ozon with reason {reason.id}"
+
+
+# ------------------------------------------------------------------------------------------------ tracking
+
+#: Ozon accepts tracking numbers only for postings the seller (or a non-integrated carrier) delivers.
+TRACKABLE = frozenset({"non_integrated", "3pl_tracking"})
+
+
+def send_tracking(
+    engine: Engine,
+    order_id: int,
+    tracking_number: str,
+    *,
+    factory: AdapterFactory,
+    settings: MarketplaceSettings,
+) -> str:
+    loaded = _load(engine, settings, order_id=order_id)
+    if loaded is None or not tracking_number:
+        return "nothing to do"
+    ref, connection = loaded
+    if ref.fulfilment_scheme not in TRACKABLE:
+        return f"Ozon delivers this posting ({ref.fulfilment_scheme}); no tracking number to send"
+    if ref.tracking_sent == tracking_number:
+        return "already sent"
+    with open_adapter(factory, connection) as adapter:
+        try:
+            adapter.set_tracking(ref.external_id, tracking_number)
+        except MarketplaceRejected as exc:
+            _refuse(engine, ref, "tracking", exc, settings)
+
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id, with_for_update=True)
+        assert row is not None
+        row.tracking_sent = tracking_number
+        _on_order(
+            session, row.order_id, "marketplace_tracking", posting=ref.external_id, tracking=tracking_number
+        )
+
+    run_in_transaction(engine, work)
+    return "tracking number sent"
