@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import orjson
@@ -30,10 +30,15 @@ class AppContext:
     settings: Settings
     engine: Engine
     keys: KeyCache
+    _intake: tuple[Settings, IntakeConfig] | None = field(default=None, repr=False, compare=False)
 
     @property
     def intake(self) -> IntakeConfig:
-        return IntakeConfig.from_settings(self.settings)
+        """Built once per settings object (not per request)."""
+        cached = self._intake
+        if cached is None or cached[0] is not self.settings:
+            cached = self._intake = (self.settings, IntakeConfig.from_settings(self.settings))
+        return cached[1]
 
 
 # The dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread
@@ -79,13 +84,16 @@ def mutate(
     ctx: AppContext,
     who: Principal,
     key: str | None,
-    fingerprint_of: tuple[str, str, Any],
+    fingerprint_of: tuple[str, str, Any] | Callable[[], tuple[str, str, Any]],
     work: Callable[[Session], tuple[int, dict[str, Any]]],
 ) -> Response:
     """Run ``work`` in one transaction; with an Idempotency-Key, store and replay its response."""
     if key is not None and not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
         raise ValidationFailed([FieldError("Idempotency-Key", "invalid_length", "1..255 characters")])
-    fingerprint = idempotency.request_fingerprint(*fingerprint_of)
+    fingerprint = ""
+    if key is not None:
+        parts = fingerprint_of() if callable(fingerprint_of) else fingerprint_of
+        fingerprint = idempotency.request_fingerprint(*parts)
     scope = str(who.key_id)
 
     def unit(session: Session) -> tuple[int, dict[str, Any], bool]:

@@ -44,10 +44,13 @@ def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key: Idem
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         result = intake.receive(session, data, actor=who.actor, config=config)
         if result.order is not None and result.lines is not None:
-            return 201, new_order_detail(session, result.order, result.lines)
+            return 201, new_order_detail(session, result.order, result.lines, result.events)
         return (201 if result.created else 200), _detail(session, result.order_id)
 
-    return mutate(ctx, who, idempotency_key, ("POST", "/api/v1/orders", data.model_dump(mode="json")), work)
+    # The fingerprint (a model_dump of the body) is only computed when there is an Idempotency-Key.
+    return mutate(
+        ctx, who, idempotency_key, lambda: ("POST", "/api/v1/orders", data.model_dump(mode="json")), work
+    )
 
 
 @router.get("", summary="List orders, newest first, with filters and cursor pagination")

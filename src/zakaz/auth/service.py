@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -55,15 +57,21 @@ def revoke_api_key(session: Session, *, prefix: str) -> None:
 class KeyCache:
     """A short-lived cache of verified keys so that a request does not pay a query for its key."""
 
-    def __init__(self, ttl_seconds: float) -> None:
+    def __init__(self, ttl_seconds: float, max_entries: int = 1024) -> None:
         self.ttl = ttl_seconds
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self.max_entries = max_entries
+        # Least recently used first; bounded, since unknown tokens (a client guessing keys) are cached too.
+        self._entries: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, session_maker: sessionmaker[Session], raw: str) -> Principal | None:
         digest = hash_key(raw)
         now = time.monotonic()
         hit = self._entries.get(digest)
         if hit is not None and now - hit[0] < self.ttl:
+            with self._lock:
+                if digest in self._entries:
+                    self._entries.move_to_end(digest)
             return hit[1]
         with session_maker() as session:
             row = session.execute(
@@ -74,7 +82,11 @@ class KeyCache:
         principal = None
         if row is not None and row.revoked_at is None:
             principal = Principal(key_id=row.id, role=Role(row.role), name=row.name)
-        self._entries[digest] = (now, principal)
+        with self._lock:
+            self._entries[digest] = (now, principal)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
         return principal
 
     def clear(self) -> None:

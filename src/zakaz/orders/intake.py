@@ -17,15 +17,15 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from zakaz.allocation.routing import LineDemand, Policy
-from zakaz.allocation.service import plan_lines, plan_to_json, reserve_items
+from zakaz.allocation.service import plan_from, plan_lines, plan_to_json, reserve_items
 from zakaz.catalog.models import Product
 from zakaz.clock import utcnow
 from zakaz.config import Settings
 from zakaz.customers import service as customers
-from zakaz.errors import ValidationFailed
+from zakaz.errors import FieldError, ValidationFailed
 from zakaz.geo import LatLon, locate
 from zakaz.inventory import service as stock
-from zakaz.orders import rules
+from zakaz.orders import intake_pg, rules
 from zakaz.orders.models import Order, OrderLine
 from zakaz.orders.rules import Hold, HoldPolicy, HoldReason, KnownProduct, Limits
 from zakaz.orders.schemas import AddressIn, OrderCreate
@@ -85,6 +85,7 @@ class IntakeResult:
     created: bool
     order: dict[str, Any] | None = None
     lines: list[dict[str, Any]] | None = None
+    events: list[dict[str, Any]] | None = None  # the timeline with ids, when intake knows them (PostgreSQL)
 
 
 def new_order_number(now: datetime) -> str:
@@ -107,12 +108,20 @@ def load_catalog(session: Session, skus: Sequence[str]) -> dict[str, KnownProduc
     return {r.sku: KnownProduct(r.id, r.sku, r.name, r.allow_backorder, r.active) for r in rows}
 
 
-def validate(data: OrderCreate, catalog: dict[str, KnownProduct], config: IntakeConfig) -> None:
+def validate(
+    data: OrderCreate,
+    catalog: dict[str, KnownProduct],
+    config: IntakeConfig,
+    customer_errors: list[FieldError] | None = None,
+) -> None:
+    """422 for a structurally invalid order; ``customer_errors`` from :func:`rules.normalise_customer`."""
+    if customer_errors is None:
+        customer_errors = rules.check_customer(data.customer, config.limits)
     errors = [
         *rules.check_lines(
             data.lines, catalog, config.limits, unknown_sku_is_error=not config.unknown_sku_holds
         ),
-        *rules.check_customer(data.customer, config.limits),
+        *customer_errors,
         *rules.check_address(data.shipping_address, data.customer.name),
         *rules.check_totals(
             data.lines, data.shipping_minor, data.discount_minor, data.total_minor, data.currency
@@ -135,27 +144,41 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
     existing = find_existing(session, data.channel, data.external_id)
     if existing is not None:
         return IntakeResult(existing, created=False)
-    catalog = load_catalog(session, [line.sku for line in data.lines])
-    validate(data, catalog, config)
-
     now = utcnow()
-    email = rules.normalise_email(data.customer.email) if data.customer.email else None
-    phone = (
-        rules.normalise_phone(data.customer.phone, config.limits.phone_region)
-        if data.customer.phone
-        else None
-    )
+    email, phone, customer_errors = rules.normalise_customer(data.customer, config.limits)
     subtotal = rules.subtotal(data.lines)
     total = subtotal + data.shipping_minor - data.discount_minor
+    skus = [line.sku for line in data.lines]
     # Every order that passes validation is written, so it is counted in the customer's totals right away.
-    customer = customers.find_and_count(
-        session,
-        name=data.customer.name or data.shipping_address.name,
-        email=email,
-        phone=phone,
-        locale=data.customer.locale,
-        total_minor=total,
-    )
+    # On PostgreSQL that happens in the same statement as the catalogue read, before validation: a
+    # validation error rolls the transaction back, count included.
+    fast = intake_pg.enabled(session)
+    read = None
+    if fast:
+        read = intake_pg.read(
+            session,
+            skus,
+            name=data.customer.name or data.shipping_address.name,
+            email=email,
+            phone=phone,
+            locale=data.customer.locale,
+            total_minor=total,
+            now=now,
+        )
+        catalog = read.catalog
+        validate(data, catalog, config, customer_errors)
+        customer = read.customer
+    else:
+        catalog = load_catalog(session, skus)
+        validate(data, catalog, config, customer_errors)
+        customer = customers.find_and_count(
+            session,
+            name=data.customer.name or data.shipping_address.name,
+            email=email,
+            phone=phone,
+            locale=data.customer.locale,
+            total_minor=total,
+        )
     destination, precision = locate_address(data.shipping_address)
 
     holds: list[Hold] = []
@@ -179,7 +202,10 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
     plan = None
     index: dict[tuple[int, int], int] = {}
     if not holds:
-        plan, index = plan_lines(session, demand, destination, config.policy)
+        if read is not None:
+            plan, index = plan_from(demand, read.warehouses, read.stock, destination, config.policy)
+        else:
+            plan, index = plan_lines(session, demand, destination, config.policy)
         if plan.unfillable:
             short = ", ".join(f"{s.sku} x{s.quantity}" for s in plan.unfillable)
             holds.append(Hold(HoldReason.insufficient_stock, f"not enough stock for {short}"))
@@ -250,11 +276,9 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         "created_at": now,
         "updated_at": now,
     }
-    draft.id = session.execute(_INSERT_ORDER, row).scalar_one()
-    row["id"] = draft.id
     line_rows = [
         {
-            "order_id": draft.id,
+            "order_id": None,
             "line_no": i + 1,
             "product_id": catalog[line.sku].id if line.sku in catalog else None,
             "sku": line.sku,
@@ -265,6 +289,29 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         }
         for i, line in enumerate(data.lines)
     ]
+    if fast:
+        events = [item.row for item in timeline.items]
+        written = intake_pg.write(
+            session,
+            row,
+            line_rows,
+            timeline,
+            plan=plan if not holds else None,
+            index=index,
+            actor=actor,
+        )
+        row["id"] = draft.id = written.order_id
+        for line in line_rows:
+            line["order_id"] = written.order_id
+            line["id"] = written.line_ids[cast(int, line["line_no"])]
+        for event, event_id in zip(events, written.event_ids, strict=True):
+            event["id"] = event_id
+            event["order_id"] = written.order_id
+        return IntakeResult(written.order_id, created=True, order=row, lines=line_rows, events=events)
+    draft.id = session.execute(_INSERT_ORDER, row).scalar_one()
+    row["id"] = draft.id
+    for line in line_rows:
+        line["order_id"] = draft.id
     inserted = session.execute(_INSERT_LINES, line_rows).all()
     timeline.flush(session)
     if plan is not None and not holds:

@@ -73,20 +73,28 @@ def normalise_email(raw: str) -> str:
 
 
 def check_customer(customer: CustomerIn, limits: Limits, prefix: str = "customer") -> list[FieldError]:
+    return normalise_customer(customer, limits, prefix)[2]
+
+
+def normalise_customer(
+    customer: CustomerIn, limits: Limits, prefix: str = "customer"
+) -> tuple[str | None, str | None, list[FieldError]]:
+    """The normalised e-mail and phone (None when absent or invalid), and :func:`check_customer`'s errors."""
     errors: list[FieldError] = []
+    email = phone = None
     if customer.email:
         try:
-            normalise_email(customer.email)
+            email = normalise_email(customer.email)
         except ValueError as exc:
             errors.append(FieldError(f"{prefix}.email", "invalid_email", str(exc)))
     if customer.phone:
         try:
-            normalise_phone(customer.phone, limits.phone_region)
+            phone = normalise_phone(customer.phone, limits.phone_region)
         except ValueError as exc:
             errors.append(FieldError(f"{prefix}.phone", "invalid_phone", str(exc)))
     if not customer.email and not customer.phone:
         errors.append(FieldError(f"{prefix}", "contact_required", "give an e-mail or a phone number"))
-    return errors
+    return email, phone, errors
 
 
 def check_address(

@@ -100,18 +100,24 @@ _TIMELINE = select(EVENTS).where(EVENTS.c.order_id == bindparam("order_id")).ord
 
 
 def new_order_detail(
-    session: Session, order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+    session: Session,
+    order: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """:func:`order_detail` of an order intake has just written, built from the rows it wrote.
 
-    Saves reading the order and its lines back; only the timeline is read, for the event ids. The rows
-    carry the model's column names, which is all the views read.
+    Saves reading the order and its lines back; the timeline is read for the event ids unless ``events``
+    (the rows written, with their ids) are given. The rows carry the model's column names, which is all
+    the views read.
     """
     o = SimpleNamespace(**order, lines=[SimpleNamespace(**line) for line in lines])
     if o.ship_by is not None:
         o.ship_by = as_utc(o.ship_by)  # as it reads back from the database
-    events = session.execute(_TIMELINE, {"order_id": order["id"]}).all()
-    return order_detail(cast(Order, o), events=cast(list[OrderEvent], events))
+    if events is not None:
+        return order_detail(cast(Order, o), events=[cast(OrderEvent, SimpleNamespace(**e)) for e in events])
+    rows = session.execute(_TIMELINE, {"order_id": order["id"]}).all()
+    return order_detail(cast(Order, o), events=cast(list[OrderEvent], rows))
 
 
 def load_order(session: Session, order_id: int, *, for_update: bool = False) -> Order:

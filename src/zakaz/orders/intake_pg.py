@@ -1,0 +1,337 @@
+"""Order intake's statements on PostgreSQL, run at the driver level (psycopg 3) in the session's transaction.
+
+Intake on PostgreSQL is two statements besides BEGIN and COMMIT (docs/benchmarks.md):
+
+1. :func:`read`: the customer found and counted (or created) and the catalogue rows of the order's SKUs
+   with every active warehouse and its stock row, in one statement. It runs before validation; a
+   validation error rolls the transaction back, so the customer is counted only for orders written.
+2. :func:`write`: the order, its lines, timeline events, outbox messages and, for an allocated order, the
+   guarded reservation of every stock row it takes, the reservation rows and the stock movements, as one
+   statement of data-modifying CTEs. The stock rows are locked in primary-key order (``SELECT ... ORDER BY
+   id FOR UPDATE``, which locks rows in the order it emits them) and updated only where
+   ``on_hand - reserved >= q``; fewer rows updated than asked raises :class:`RetryableConflict` (the unit of
+   work is re-run). It is the last statement of the transaction, so the row locks are held shortest.
+
+The SQL texts are constant and take arrays (``unnest``) for multi-row inserts, so psycopg prepares them
+after a few executions and the server plans them once per connection. SQLite keeps the Core statements in
+:mod:`zakaz.orders.intake`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+import psycopg
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from zakaz.allocation.routing import Plan
+from zakaz.customers.service import CustomerRef
+from zakaz.db import RetryableConflict
+from zakaz.inventory.models import MovementReason, ReservationStatus
+from zakaz.inventory.service import StockRow, WarehouseInfo
+from zakaz.orders.rules import KnownProduct
+from zakaz.orders.timeline import Timeline
+from zakaz.outbox import OutboxStatus
+
+_READ = """\
+WITH m AS (
+    SELECT id FROM customers WHERE email = %(email)s OR phone = %(phone)s
+    ORDER BY CASE WHEN email = %(email)s THEN 0 ELSE 1 END, id LIMIT 1
+), u AS (
+    UPDATE customers c
+    SET order_count = c.order_count + 1, total_spent_minor = c.total_spent_minor + %(total)s
+    FROM m WHERE c.id = m.id
+    RETURNING c.id, c.order_count, c.total_spent_minor
+), i AS (
+    INSERT INTO customers (name, email, phone, locale, order_count, total_spent_minor, created_at)
+    SELECT %(name)s, %(email)s, %(phone)s, %(locale)s, 1, %(total)s, %(now)s
+    WHERE NOT EXISTS (SELECT FROM u)
+    RETURNING id, order_count, total_spent_minor
+)
+SELECT 0, id, order_count, total_spent_minor, NULL::int, NULL::text, NULL::text, NULL::bool, NULL::bool,
+    NULL::text, NULL::int, NULL::float8, NULL::float8
+FROM u
+UNION ALL
+SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM i
+UNION ALL
+SELECT 1, p.id, w.id, s.id, s.available, p.sku, p.name, p.allow_backorder, p.active,
+    w.code, w.priority, w.latitude, w.longitude
+FROM products p
+LEFT JOIN warehouses w ON w.active
+LEFT JOIN LATERAL (
+    -- one row at most (unique warehouse_id, product_id); LIMIT keeps the generic plan of the prepared
+    -- statement on the unique index instead of hashing the whole stock_levels table
+    SELECT s.id, s.on_hand - s.reserved AS available FROM stock_levels s
+    WHERE s.warehouse_id = w.id AND s.product_id = p.id LIMIT 1
+) s ON true
+WHERE p.sku = ANY(%(skus)s::text[])
+"""
+
+ORDER_COLUMNS = (
+    "number",
+    "channel",
+    "external_id",
+    "customer_id",
+    "status",
+    "payment_status",
+    "currency",
+    "subtotal_minor",
+    "shipping_minor",
+    "discount_minor",
+    "total_minor",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "ship_name",
+    "ship_country",
+    "ship_region",
+    "ship_city",
+    "ship_postcode",
+    "ship_line1",
+    "ship_line2",
+    "ship_latitude",
+    "ship_longitude",
+    "geo_precision",
+    "ship_by",
+    "hold_reasons",
+    "allocation",
+    "note",
+    "created_at",
+    "updated_at",
+)
+_JSON_COLUMNS = {"hold_reasons", "allocation"}
+
+_WRITE = f"""\
+WITH o AS (
+    INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
+    VALUES ({", ".join(f"%({c})s::json" if c in _JSON_COLUMNS else f"%({c})s" for c in ORDER_COLUMNS)})
+    RETURNING id
+), l AS (
+    INSERT INTO order_lines
+        (order_id, line_no, product_id, sku, name, quantity, unit_price_minor, line_total_minor)
+    SELECT o.id, v.line_no, v.product_id, v.sku, v.name, v.quantity, v.unit_price_minor, v.line_total_minor
+    FROM o, json_to_recordset(%(lines)s::json) AS v(line_no int, product_id int, sku text, name text,
+        quantity int, unit_price_minor int, line_total_minor int)
+    RETURNING id, line_no
+), e AS (
+    INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data, created_at)
+    SELECT o.id, v.type, v.from_status, v.to_status, v.actor, v.reason, v.data, v.created_at
+    FROM o, json_to_recordset(%(events)s::json) AS v(type text, from_status text, to_status text,
+        actor text, reason text, data json, created_at timestamptz)
+    RETURNING id
+), x AS (
+    INSERT INTO outbox
+        (topic, aggregate_type, aggregate_id, payload, status, attempts, available_at, created_at)
+    SELECT v.topic, 'order', o.id, ('{{"order_id":' || o.id || ',' || substr(v.payload, 2))::json,
+        '{OutboxStatus.pending.value}', 0, %(now)s, %(now)s
+    FROM o, json_to_recordset(%(messages)s::json) AS v(topic text, payload text)
+)"""
+
+_SELECT = """
+SELECT 0, o.id, NULL::int FROM o
+UNION ALL SELECT 1, l.id, l.line_no FROM l
+UNION ALL SELECT 2, e.id, NULL FROM e"""
+
+# ``items``: one object per pick (line_no, stock row, warehouse, product, quantity); ``rows``: the stock
+# rows to take with their total quantity, in id order.
+_RESERVE = f"""\
+, q AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
+), k AS MATERIALIZED (
+    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR UPDATE
+), u AS (
+    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
+    FROM k JOIN q ON q.id = k.id
+    WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
+    RETURNING s.id
+), i AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(items)s::json) AS v(line_no int, sl int, w int, p int, q int)
+), r AS (
+    INSERT INTO reservations
+        (order_id, order_line_id, stock_level_id, warehouse_id, product_id, quantity, status, created_at)
+    SELECT o.id, l.id, i.sl, i.w, i.p, i.q, '{ReservationStatus.active.value}', %(now)s
+    FROM o, i JOIN l ON l.line_no = i.line_no
+), mv AS (
+    INSERT INTO stock_movements (stock_level_id, warehouse_id, product_id, on_hand_delta, reserved_delta,
+        reason, reference, actor, created_at)
+    SELECT i.sl, i.w, i.p, 0, i.q, '{MovementReason.reservation.value}', %(number)s, %(actor)s, %(now)s
+    FROM i
+)"""
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``%(name)s`` placeholders -> ``$n`` (psycopg's RawCursor: no query parsing per call) and the names."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
+
+
+READ = _numbered(_READ)
+WRITE_ONLY = _numbered(_WRITE + _SELECT)
+WRITE_AND_RESERVE = _numbered(
+    _WRITE + _RESERVE + _SELECT + "\nUNION ALL SELECT 3, count(*)::int, NULL FROM u"
+)
+
+
+def _execute(session: Session, statement: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the caller's pending ORM changes go first, as an execute would autoflush them
+    sql, names = statement
+    connection = session.connection().connection.driver_connection
+    with psycopg.RawCursor(connection) as cur:  # type: ignore[arg-type]
+        try:
+            cur.execute(sql, tuple(params[n] for n in names))
+        except psycopg.Error as exc:
+            # As SQLAlchemy would raise it (IntegrityError for a unique clash, ...), so that
+            # run_in_transaction retries lost races (a concurrent duplicate then replays).
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+        return cur.fetchall()
+
+
+def enabled(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    customer: CustomerRef
+    catalog: dict[str, KnownProduct]
+    warehouses: list[WarehouseInfo]
+    stock: list[StockRow]
+
+
+def read(
+    session: Session,
+    skus: Sequence[str],
+    *,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    locale: str,
+    total_minor: int,
+    now: datetime,
+) -> ReadResult:
+    """Find and count the customer (totals from before this order) and read catalogue, warehouses, stock."""
+    params = {
+        "email": email,
+        "phone": phone,
+        "total": total_minor,
+        "name": name,
+        "locale": locale,
+        "now": now,
+        "skus": sorted(set(skus)),
+    }
+    rows = _execute(session, READ, params)
+    customer: CustomerRef | None = None
+    catalog: dict[str, KnownProduct] = {}
+    warehouses: dict[int, WarehouseInfo] = {}
+    stock: list[StockRow] = []
+    for kind, a, b, c, available, sku, pname, backorder, active, code, priority, lat, lon in rows:
+        if kind == 0:
+            customer = CustomerRef(a, b - 1, c - total_minor)
+            continue
+        if sku not in catalog:
+            catalog[sku] = KnownProduct(a, sku, pname, backorder, active)
+        if b is not None and b not in warehouses:
+            warehouses[b] = WarehouseInfo(b, code, priority, lat, lon)
+        if c is not None:
+            stock.append(StockRow(c, b, a, available))
+    assert customer is not None
+    return ReadResult(customer, catalog, [warehouses[k] for k in sorted(warehouses)], stock)
+
+
+@dataclass(frozen=True)
+class Written:
+    order_id: int
+    line_ids: dict[int, int]  # line_no -> id
+    event_ids: list[int]  # in the timeline's order
+
+
+def write(
+    session: Session,
+    order: dict[str, Any],
+    lines: Sequence[dict[str, Any]],
+    timeline: Timeline,
+    *,
+    plan: Plan | None,
+    index: dict[tuple[int, int], int],
+    actor: str,
+) -> Written:
+    """Write the order, lines, timeline and outbox, and reserve ``plan`` (if given), in one statement."""
+    params = {c: order[c] for c in ORDER_COLUMNS}
+    params["hold_reasons"] = _dumps(order["hold_reasons"])
+    params["allocation"] = None if order["allocation"] is None else _dumps(order["allocation"])
+    params["now"] = order["created_at"]
+    params["actor"] = actor
+    params["number"] = order["number"]
+    params["lines"] = _dumps(lines)
+    events = []
+    messages = []
+    for item in timeline.items:
+        row = item.row
+        events.append(row)
+        if item.topic:
+            # ``{"order_id": <id>, ...`` is prefixed in SQL: the payload of Timeline.flush, key for key.
+            payload = {
+                "number": item.order.number,
+                "event": row["type"],
+                "from_status": row["from_status"],
+                "to_status": row["to_status"],
+                "at": row["created_at"].isoformat(),
+            }
+            messages.append({"topic": item.topic, "payload": _dumps(payload)})
+    params["events"] = _dumps(events)
+    params["messages"] = _dumps(messages)
+    per_row: dict[int, int] = {}
+    statement = WRITE_ONLY
+    if plan is not None and plan.legs:
+        statement = WRITE_AND_RESERVE
+        items = []
+        for leg in plan.legs:
+            for pick in leg.picks:
+                sl = index[(leg.warehouse_id, pick.product_id)]
+                items.append(
+                    {
+                        "line_no": pick.line_no,
+                        "sl": sl,
+                        "w": leg.warehouse_id,
+                        "p": pick.product_id,
+                        "q": pick.quantity,
+                    }
+                )
+                per_row[sl] = per_row.get(sl, 0) + pick.quantity
+        params["items"] = _dumps(items)
+        params["rows"] = _dumps([{"id": i, "q": per_row[i]} for i in sorted(per_row)])
+    rows = cast(list[tuple[int, int, int | None]], _execute(session, statement, params))
+    order_id = 0
+    line_ids: dict[int, int] = {}
+    event_ids: list[int] = []
+    for kind, value, line_no in rows:
+        if kind == 0:
+            order_id = value
+        elif kind == 1:
+            assert line_no is not None
+            line_ids[line_no] = value
+        elif kind == 2:
+            event_ids.append(value)
+        elif value != len(per_row):
+            raise RetryableConflict(f"stock rows {sorted(per_row)}: only {value} still had the units")
+    timeline.items.clear()
+    event_ids.sort()
+    return Written(order_id, line_ids, event_ids)
