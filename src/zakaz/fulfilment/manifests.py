@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
-from zakaz.errors import Conflict, NotFound
+from zakaz.errors import Conflict
 from zakaz.fulfilment.models import Manifest, Shipment
 from zakaz.fulfilment.picking import warehouse_by_code
+from zakaz.fulfilment.refs import load_by_ref
 from zakaz.fulfilment.shipments import Journal, lock_orders, sync_order, transition_shipment
 from zakaz.fulfilment.states import ShipmentState
 
@@ -67,11 +68,4 @@ def close_manifest(session: Session, *, carrier_code: str, warehouse_code: str, 
 
 
 def load_manifest(session: Session, ref: str) -> Manifest:
-    stmt = select(Manifest)
-    stmt = (
-        stmt.where(Manifest.id == int(ref)) if ref.isdigit() else stmt.where(Manifest.number == ref.upper())
-    )
-    found = session.scalar(stmt)
-    if found is None:
-        raise NotFound(f"no manifest {ref}")
-    return found
+    return load_by_ref(session, Manifest, ref, noun="manifest")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from zakaz.clock import utcnow
 from zakaz.errors import Conflict, NotFound
 from zakaz.fulfilment.models import PickList, PickListLine, Shipment, ShipmentLine
+from zakaz.fulfilment.refs import load_by_ref
 from zakaz.fulfilment.rules import Demand, spread, walking_order_key
 from zakaz.fulfilment.shipments import (
     SHIPPABLE_ORDERS,
@@ -156,17 +157,7 @@ def create_pick_list(session: Session, *, warehouse_code: str, max_orders: int, 
 
 
 def load_pick_list(session: Session, ref: str | int, *, for_update: bool = False) -> PickList:
-    stmt = select(PickList)
-    if isinstance(ref, int) or ref.isdigit():
-        stmt = stmt.where(PickList.id == int(ref))
-    else:
-        stmt = stmt.where(PickList.number == ref.strip().upper())
-    if for_update:
-        stmt = stmt.with_for_update()
-    found = session.scalar(stmt)
-    if found is None:
-        raise NotFound(f"no pick list {ref}")
-    return found
+    return load_by_ref(session, PickList, ref, noun="pick list", for_update=for_update)
 
 
 @dataclass(frozen=True)

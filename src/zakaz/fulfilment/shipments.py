@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from zakaz.carriers import cdek, courier, russian_post
 from zakaz.carriers.base import TrackingEvent
 from zakaz.clock import utcnow
-from zakaz.errors import Conflict, NotFound
+from zakaz.errors import Conflict
 from zakaz.fulfilment.models import PickListLine, Shipment, ShipmentEvent, ShipmentLine
+from zakaz.fulfilment.refs import load_by_ref
 from zakaz.fulfilment.states import (
     EXTENDABLE,
     OPEN,
@@ -277,17 +278,7 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:
 
 def load_shipment(session: Session, ref: str | int, *, for_update: bool = False) -> Shipment:
     """By id or number."""
-    stmt = select(Shipment)
-    if isinstance(ref, int) or ref.isdigit():
-        stmt = stmt.where(Shipment.id == int(ref))
-    else:
-        stmt = stmt.where(Shipment.number == ref.strip().upper())
-    if for_update:
-        stmt = stmt.with_for_update()
-    shipment = session.scalar(stmt)
-    if shipment is None:
-        raise NotFound(f"no shipment {ref}")
-    return shipment
+    return load_by_ref(session, Shipment, ref, noun="shipment", for_update=for_update)
 
 
 def lock_shipment(session: Session, ref: str | int) -> tuple[Shipment, Order]:
