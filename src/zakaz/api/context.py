@@ -18,6 +18,7 @@ from zakaz.auth.service import KeyCache, Principal
 from zakaz.config import Settings
 from zakaz.db import run_in_transaction, session_factory
 from zakaz.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
+from zakaz.orders.batching import IntakeBatcher
 from zakaz.orders.intake import IntakeConfig
 
 
@@ -31,6 +32,14 @@ class AppContext:
     engine: Engine
     keys: KeyCache
     _intake: tuple[Settings, IntakeConfig] | None = field(default=None, repr=False, compare=False)
+    _batcher: IntakeBatcher | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def batcher(self) -> IntakeBatcher:
+        """The process's order-intake thread (group commit), started on the first order."""
+        if self._batcher is None:
+            self._batcher = IntakeBatcher(self.engine)
+        return self._batcher
 
     @property
     def intake(self) -> IntakeConfig:
@@ -80,14 +89,17 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def mutate(
+MutationResult = tuple[int, dict[str, Any], bool]  # status, body, replayed
+
+
+def mutation(
     ctx: AppContext,
     who: Principal,
     key: str | None,
     fingerprint_of: tuple[str, str, Any] | Callable[[], tuple[str, str, Any]],
     work: Callable[[Session], tuple[int, dict[str, Any]]],
-) -> Response:
-    """Run ``work`` in one transaction; with an Idempotency-Key, store and replay its response."""
+) -> Callable[[Session], MutationResult]:
+    """The unit of work of a mutating call: ``work``, and with an Idempotency-Key its stored response."""
     if key is not None and not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
         raise ValidationFailed([FieldError("Idempotency-Key", "invalid_length", "1..255 characters")])
     fingerprint = ""
@@ -96,7 +108,7 @@ def mutate(
         fingerprint = idempotency.request_fingerprint(*parts)
     scope = str(who.key_id)
 
-    def unit(session: Session) -> tuple[int, dict[str, Any], bool]:
+    def unit(session: Session) -> MutationResult:
         if key is not None:
             stored = idempotency.lookup(session, scope=scope, key=key, fingerprint=fingerprint)
             if stored is not None:
@@ -108,7 +120,23 @@ def mutate(
             )
         return status, body, False
 
-    status, body, replayed = run_in_transaction(ctx.engine, unit)
+    return unit
+
+
+def mutation_response(result: MutationResult) -> Response:
+    status, body, replayed = result
     if replayed:
         return json_response(body, 200 if status == 201 else status, {"Idempotent-Replayed": "true"})
     return json_response(body, status)
+
+
+def mutate(
+    ctx: AppContext,
+    who: Principal,
+    key: str | None,
+    fingerprint_of: tuple[str, str, Any] | Callable[[], tuple[str, str, Any]],
+    work: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> Response:
+    """Run ``work`` in one transaction; with an Idempotency-Key, store and replay its response."""
+    unit = mutation(ctx, who, key, fingerprint_of, work)
+    return mutation_response(run_in_transaction(ctx.engine, unit))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,7 +10,15 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from zakaz.api.context import Ctx, IdemKey, json_response, mutate, require
+from zakaz.api.context import (
+    Ctx,
+    IdemKey,
+    json_response,
+    mutate,
+    mutation,
+    mutation_response,
+    require,
+)
 from zakaz.auth.roles import Permission
 from zakaz.auth.service import Principal
 from zakaz.db import unit_of_work
@@ -38,7 +47,7 @@ def _detail(session: Session, order_id: int) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Receive an order (idempotent)")
-def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Response:
+async def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Response:
     config = ctx.intake
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
@@ -48,9 +57,12 @@ def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key: Idem
         return (201 if result.created else 200), _detail(session, result.order_id)
 
     # The fingerprint (a model_dump of the body) is only computed when there is an Idempotency-Key.
-    return mutate(
+    unit = mutation(
         ctx, who, idempotency_key, lambda: ("POST", "/api/v1/orders", data.model_dump(mode="json")), work
     )
+    # Received by the process's intake thread, together with the orders that arrive at the same time
+    # (orders/batching.py: one transaction per batch, each answer after its commit).
+    return mutation_response(await asyncio.wrap_future(ctx.batcher.submit(unit)))
 
 
 @router.get("", summary="List orders, newest first, with filters and cursor pagination")

@@ -165,17 +165,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port")] = None,
     workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
 ) -> None:
-    """Serve the API (and the web UI) with uvicorn."""
-    import uvicorn
+    """Serve the API (and the web UI) with uvicorn; several workers each get their own socket."""
+    from zakaz.serving import serve as serve_http
 
     settings = get_settings()
-    uvicorn.run(
-        "zakaz.api.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
+    serve_http(
+        host or settings.host, port or settings.port, workers=workers, log_level=settings.log_level
     )
 
 

@@ -8,9 +8,15 @@ Intake on PostgreSQL is two statements besides BEGIN and COMMIT (docs/benchmarks
 2. :func:`write`: the order, its lines, timeline events, outbox messages and, for an allocated order, the
    guarded reservation of every stock row it takes, the reservation rows and the stock movements, as one
    statement of data-modifying CTEs. The stock rows are locked in primary-key order (``SELECT ... ORDER BY
-   id FOR UPDATE``, which locks rows in the order it emits them) and updated only where
+   id FOR NO KEY UPDATE``, which locks rows in the order it emits them; NO KEY because the foreign-key
+   checks of other transactions' reservation rows hold KEY SHARE locks on them) and updated only where
    ``on_hand - reserved >= q``; fewer rows updated than asked raises :class:`RetryableConflict` (the unit of
    work is re-run). It is the last statement of the transaction, so the row locks are held shortest.
+
+Batched intake (:mod:`zakaz.orders.batching`, many orders in one transaction) uses :func:`begin_batch`: each
+order's read then only finds the customer, each write inserts the reservation rows and movements without
+touching the stock rows, and :func:`settle` updates the batch's stock rows (guarded) and customer totals
+once, at the end, each locked in id order, so that concurrent batches never deadlock.
 
 The SQL texts are constant and take arrays (``unnest``) for multi-row inserts, so psycopg prepares them
 after a few executions and the server plans them once per connection. SQLite keeps the Core statements in
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -39,7 +45,22 @@ from zakaz.orders.rules import KnownProduct
 from zakaz.orders.timeline import Timeline
 from zakaz.outbox import OutboxStatus
 
-_READ = """\
+_CATALOG = """\
+UNION ALL
+SELECT 1, p.id, w.id, s.id, s.available, p.sku, p.name, p.allow_backorder, p.active,
+    w.code, w.priority, w.latitude, w.longitude
+FROM products p
+LEFT JOIN warehouses w ON w.active
+LEFT JOIN LATERAL (
+    -- one row at most (unique warehouse_id, product_id); LIMIT keeps the generic plan of the prepared
+    -- statement on the unique index instead of hashing the whole stock_levels table
+    SELECT s.id, s.on_hand - s.reserved AS available FROM stock_levels s
+    WHERE s.warehouse_id = w.id AND s.product_id = p.id LIMIT 1
+) s ON true
+WHERE p.sku = ANY(%(skus)s::text[])
+"""
+
+_CUSTOMER_COUNTED = """\
 WITH m AS (
     SELECT id FROM customers WHERE email = %(email)s OR phone = %(phone)s
     ORDER BY CASE WHEN email = %(email)s THEN 0 ELSE 1 END, id LIMIT 1
@@ -60,18 +81,26 @@ FROM u
 UNION ALL
 SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM i
+"""
+
+# Batched intake (orders/batching.py): the customer is found (or created with nothing counted yet) and
+# counted by :func:`settle` at the end of the batch.
+_CUSTOMER_FOUND = """\
+WITH m AS (
+    SELECT id, order_count, total_spent_minor FROM customers WHERE email = %(email)s OR phone = %(phone)s
+    ORDER BY CASE WHEN email = %(email)s THEN 0 ELSE 1 END, id LIMIT 1
+), i AS (
+    INSERT INTO customers (name, email, phone, locale, order_count, total_spent_minor, created_at)
+    SELECT %(name)s, %(email)s, %(phone)s, %(locale)s, 0, 0, %(now)s
+    WHERE NOT EXISTS (SELECT FROM m)
+    RETURNING id, order_count, total_spent_minor
+)
+SELECT 0, id, order_count, total_spent_minor, NULL::int, NULL::text, NULL::text, NULL::bool, NULL::bool,
+    NULL::text, NULL::int, NULL::float8, NULL::float8
+FROM m
 UNION ALL
-SELECT 1, p.id, w.id, s.id, s.available, p.sku, p.name, p.allow_backorder, p.active,
-    w.code, w.priority, w.latitude, w.longitude
-FROM products p
-LEFT JOIN warehouses w ON w.active
-LEFT JOIN LATERAL (
-    -- one row at most (unique warehouse_id, product_id); LIMIT keeps the generic plan of the prepared
-    -- statement on the unique index instead of hashing the whole stock_levels table
-    SELECT s.id, s.on_hand - s.reserved AS available FROM stock_levels s
-    WHERE s.warehouse_id = w.id AND s.product_id = p.id LIMIT 1
-) s ON true
-WHERE p.sku = ANY(%(skus)s::text[])
+SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM i
 """
 
 ORDER_COLUMNS = (
@@ -141,17 +170,19 @@ UNION ALL SELECT 2, e.id, NULL FROM e"""
 
 # ``items``: one object per pick (line_no, stock row, warehouse, product, quantity); ``rows``: the stock
 # rows to take with their total quantity, in id order.
-_RESERVE = f"""\
+_LOCK_AND_UPDATE = """\
 , q AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
 ), k AS MATERIALIZED (
-    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR UPDATE
+    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR NO KEY UPDATE
 ), u AS (
     UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
     FROM k JOIN q ON q.id = k.id
     WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
     RETURNING s.id
-), i AS MATERIALIZED (
+)"""
+_RESERVE_ROWS = f"""\
+, i AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(items)s::json) AS v(line_no int, sl int, w int, p int, q int)
 ), r AS (
     INSERT INTO reservations
@@ -178,10 +209,40 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
 
 
-READ = _numbered(_READ)
+READ = _numbered(_CUSTOMER_COUNTED + _CATALOG)
+READ_IN_BATCH = _numbered(_CUSTOMER_FOUND + _CATALOG)
 WRITE_ONLY = _numbered(_WRITE + _SELECT)
 WRITE_AND_RESERVE = _numbered(
-    _WRITE + _RESERVE + _SELECT + "\nUNION ALL SELECT 3, count(*)::int, NULL FROM u"
+    _WRITE + _LOCK_AND_UPDATE + _RESERVE_ROWS + _SELECT + "\nUNION ALL SELECT 3, count(*)::int, NULL FROM u"
+)
+WRITE_IN_BATCH = _numbered(_WRITE + _RESERVE_ROWS + _SELECT)
+
+# The end of a batch: every stock row the batch takes, then every customer it counts, each locked in id
+# order (so two batches never wait for each other in a cycle) and updated once; the stock update is guarded
+# like a single order's.
+SETTLE = _numbered(
+    """\
+WITH q AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
+), k AS MATERIALIZED (
+    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR NO KEY UPDATE
+), u AS (
+    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
+    FROM k JOIN q ON q.id = k.id
+    WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
+    RETURNING s.id
+), c AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(customers)s::json) AS v(id int, n int, t bigint)
+), ck AS MATERIALIZED (
+    SELECT id FROM customers WHERE id = ANY(ARRAY(SELECT id FROM c)) ORDER BY id FOR NO KEY UPDATE
+), cu AS (
+    UPDATE customers x
+    SET order_count = x.order_count + c.n, total_spent_minor = x.total_spent_minor + c.t
+    FROM ck JOIN c ON c.id = ck.id
+    WHERE x.id = ck.id
+    RETURNING x.id
+)
+SELECT (SELECT count(*) FROM u)::int, (SELECT count(*) FROM cu)::int"""
 )
 
 
@@ -206,6 +267,48 @@ def enabled(session: Session) -> bool:
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@dataclass
+class Pending:
+    """What a batch's orders take, applied once by :func:`settle` at the end of the batch's transaction."""
+
+    stock: dict[int, int] = field(default_factory=dict)  # stock row id -> units
+    customers: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (orders, total_minor)
+    now: datetime | None = None
+
+
+_PENDING = "zakaz.intake.pending"
+
+
+def begin_batch(session: Session) -> Pending | None:
+    """On PostgreSQL, defer the stock and customer updates of the orders received in ``session`` to
+    :func:`settle`."""
+    if not enabled(session):
+        return None
+    pending = session.info[_PENDING] = Pending()
+    return pending
+
+
+def pending_of(session: Session) -> Pending | None:
+    found: Pending | None = session.info.get(_PENDING)
+    return found
+
+
+def settle(session: Session) -> None:
+    """Reserve the batch's stock rows (guarded) and count its customers; a short stock row raises
+    :class:`RetryableConflict` (the batch is then received order by order)."""
+    pending: Pending | None = session.info.pop(_PENDING, None)
+    if pending is None or pending.now is None:
+        return
+    params = {
+        "rows": _dumps([{"id": i, "q": pending.stock[i]} for i in sorted(pending.stock)]),
+        "customers": _dumps([{"id": i, "n": n, "t": t} for i, (n, t) in sorted(pending.customers.items())]),
+        "now": pending.now,
+    }
+    [(stock_rows, customer_rows)] = _execute(session, SETTLE, params)
+    if stock_rows != len(pending.stock) or customer_rows != len(pending.customers):
+        raise RetryableConflict(f"batch: {stock_rows} of {len(pending.stock)} stock rows still had the units")
 
 
 @dataclass(frozen=True)
@@ -237,21 +340,27 @@ def read(
         "now": now,
         "skus": sorted(set(skus)),
     }
-    rows = _execute(session, READ, params)
+    pending = pending_of(session)
+    rows = _execute(session, READ if pending is None else READ_IN_BATCH, params)
     customer: CustomerRef | None = None
     catalog: dict[str, KnownProduct] = {}
     warehouses: dict[int, WarehouseInfo] = {}
     stock: list[StockRow] = []
     for kind, a, b, c, available, sku, pname, backorder, active, code, priority, lat, lon in rows:
         if kind == 0:
-            customer = CustomerRef(a, b - 1, c - total_minor)
+            if pending is None:  # counted by the statement: the totals from before this order
+                customer = CustomerRef(a, b - 1, c - total_minor)
+            else:  # not counted yet: add the batch's earlier orders of this customer
+                n, t = pending.customers.get(a, (0, 0))
+                customer = CustomerRef(a, b + n, c + t)
             continue
         if sku not in catalog:
             catalog[sku] = KnownProduct(a, sku, pname, backorder, active)
         if b is not None and b not in warehouses:
             warehouses[b] = WarehouseInfo(b, code, priority, lat, lon)
         if c is not None:
-            stock.append(StockRow(c, b, a, available))
+            taken = pending.stock.get(c, 0) if pending is not None else 0
+            stock.append(StockRow(c, b, a, available - taken))
     assert customer is not None
     return ReadResult(customer, catalog, [warehouses[k] for k in sorted(warehouses)], stock)
 
@@ -299,9 +408,10 @@ def write(
     params["events"] = _dumps(events)
     params["messages"] = _dumps(messages)
     per_row: dict[int, int] = {}
+    pending = pending_of(session)
     statement = WRITE_ONLY
     if plan is not None and plan.legs:
-        statement = WRITE_AND_RESERVE
+        statement = WRITE_AND_RESERVE if pending is None else WRITE_IN_BATCH
         items = []
         for leg in plan.legs:
             for pick in leg.picks:
@@ -317,8 +427,15 @@ def write(
                 )
                 per_row[sl] = per_row.get(sl, 0) + pick.quantity
         params["items"] = _dumps(items)
-        params["rows"] = _dumps([{"id": i, "q": per_row[i]} for i in sorted(per_row)])
+        if pending is None:
+            params["rows"] = _dumps([{"id": i, "q": per_row[i]} for i in sorted(per_row)])
     rows = cast(list[tuple[int, int, int | None]], _execute(session, statement, params))
+    if pending is not None:
+        for stock_row, quantity in per_row.items():
+            pending.stock[stock_row] = pending.stock.get(stock_row, 0) + quantity
+        n, t = pending.customers.get(order["customer_id"], (0, 0))
+        pending.customers[order["customer_id"]] = (n + 1, t + order["total_minor"])
+        pending.now = order["created_at"]
     order_id = 0
     line_ids: dict[int, int] = {}
     event_ids: list[int] = []

@@ -1,0 +1,170 @@
+"""Group commit of order intake (orders/batching.py): orders received together, on SQLite and PostgreSQL.
+
+A gate unit holds the intake thread while the test queues the orders, so that they are received as one
+batch; every outcome must be what receiving them one by one would give.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tests.factories import add_product, add_warehouse, order_payload, set_stock
+from zakaz.config import Settings
+from zakaz.customers.models import Customer
+from zakaz.db import unit_of_work
+from zakaz.errors import ValidationFailed
+from zakaz.inventory.models import Reservation, StockLevel, StockMovement
+from zakaz.orders import intake
+from zakaz.orders.batching import IntakeBatcher
+from zakaz.orders.intake import IntakeConfig, IntakeResult
+from zakaz.orders.models import Order
+from zakaz.orders.schemas import OrderCreate
+
+CONFIG = IntakeConfig.from_settings(Settings())
+
+
+def _order(payload: dict[str, Any]) -> Callable[[Session], IntakeResult]:
+    data = OrderCreate.model_validate(payload)
+    return lambda session: intake.receive(session, data, actor="test", config=CONFIG)
+
+
+def _as_batch(batcher: IntakeBatcher, units: list[Callable[[Session], Any]]) -> list[Future[Any]]:
+    """Queue ``units`` while the intake thread is busy, so that it takes them as one batch."""
+    busy, release = threading.Event(), threading.Event()
+
+    def gate(session: Session) -> None:
+        busy.set()
+        assert release.wait(10)
+
+    first = batcher.submit(gate)
+    assert busy.wait(10)
+    futures = [batcher.submit(unit) for unit in units]
+    release.set()
+    first.result(10)
+    for f in futures:
+        f.exception(30)  # wait for every outcome
+    return futures
+
+
+def _seed(engine: Engine, on_hand: int) -> None:
+    add_warehouse(engine, "MSK")
+    add_product(engine, "SKU-1")
+    add_product(engine, "SKU-2", price=60_000_00)
+    set_stock(engine, "MSK", "SKU-1", on_hand)
+    set_stock(engine, "MSK", "SKU-2", 10)
+
+
+def _stock(engine: Engine) -> tuple[int, int, int, int]:
+    """on_hand, reserved, active reservation units and reserved movements of SKU-1."""
+    with unit_of_work(engine, read_only=True) as s:
+        level = s.execute(
+            select(StockLevel).where(StockLevel.product_id == _product_id(s, "SKU-1"))
+        ).scalar_one()
+        reservations = sum(
+            r.quantity for r in s.scalars(select(Reservation).where(Reservation.stock_level_id == level.id))
+        )
+        movements = sum(
+            m.reserved_delta
+            for m in s.scalars(select(StockMovement).where(StockMovement.stock_level_id == level.id))
+        )
+        return level.on_hand, level.reserved, reservations, movements
+
+
+def _product_id(s: Session, sku: str) -> int:
+    from zakaz.catalog.models import Product
+
+    return s.execute(select(Product.id).where(Product.sku == sku)).scalar_one()
+
+
+def _status(engine: Engine, result: IntakeResult) -> tuple[str, list[str]]:
+    with unit_of_work(engine, read_only=True) as s:
+        order = s.get(Order, result.order_id)
+        assert order is not None
+        return order.status, [h["code"] for h in order.hold_reasons]
+
+
+def test_orders_received_together_see_the_stock_and_history_of_the_ones_before(engine: Engine) -> None:
+    _seed(engine, on_hand=3)
+    batcher = IntakeBatcher(engine)
+    new_customer = {"email": "new@example.ru", "phone": "+7 916 000-00-01"}
+    futures = _as_batch(
+        batcher,
+        [
+            _order(order_payload([("SKU-1", 2)], **{"customer": {"name": "Анна", **new_customer}})),
+            _order(order_payload([("SKU-1", 2)])),  # one unit left: held, not oversold
+            _order(order_payload([("SKU-1", 1)])),  # the last unit
+            # the new customer's second order: no longer a first order above the review limit
+            _order(
+                order_payload(
+                    [("SKU-2", 1)], price=60_000_00, **{"customer": {"name": "Анна", **new_customer}}
+                )
+            ),
+        ],
+    )
+    results = [f.result() for f in futures]
+    assert batcher.stats.largest == 4 and batcher.stats.fallbacks == 0
+    assert [_status(engine, r) for r in results] == [
+        ("allocated", []),
+        ("on_hold", ["insufficient_stock"]),
+        ("allocated", []),
+        ("allocated", []),
+    ]
+    assert _stock(engine) == (3, 3, 3, 3)
+    with unit_of_work(engine, read_only=True) as s:
+        anna = s.execute(select(Customer).where(Customer.email == "new@example.ru")).scalar_one()
+        assert (anna.order_count, anna.total_spent_minor) == (2, 100_00 * 2 + 60_000_00)
+        ivan = s.execute(select(Customer).where(Customer.email == "ivan@example.ru")).scalar_one()
+        assert (ivan.order_count, ivan.total_spent_minor) == (2, 100_00 * 3)
+
+
+def test_an_invalid_order_fails_alone_and_the_others_are_received(engine: Engine) -> None:
+    _seed(engine, on_hand=10)
+    batcher = IntakeBatcher(engine)
+    futures = _as_batch(
+        batcher,
+        [
+            _order(order_payload([("SKU-1", 1)])),
+            _order(order_payload([("NO-SUCH-SKU", 1)])),
+            _order(order_payload([("SKU-1", 2)], external_id="shop-7", channel="web")),
+            _order(order_payload([("SKU-1", 2)], external_id="shop-7", channel="web")),  # same order again
+        ],
+    )
+    assert batcher.stats.fallbacks == 1
+    error = futures[1].exception()
+    assert isinstance(error, ValidationFailed)
+    assert any("sku" in e.field for e in error.errors)
+    first, _, shop, again = (f.result() if f.exception() is None else None for f in futures)
+    assert first is not None and shop is not None and again is not None
+    assert shop.created and not again.created and again.order_id == shop.order_id
+    assert _stock(engine) == (10, 3, 3, 3)
+    with unit_of_work(engine, read_only=True) as s:
+        assert len(s.scalars(select(Order)).all()) == 2
+        ivan = s.execute(select(Customer).where(Customer.email == "ivan@example.ru")).scalar_one()
+        assert ivan.order_count == 2  # the rejected order is not counted
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_stock_taken_by_another_writer_during_the_batch_is_never_oversold(engine: Engine) -> None:
+    """Only PostgreSQL lets another transaction write while a batch runs (SQLite holds the write lock)."""
+    _seed(engine, on_hand=3)
+    batcher = IntakeBatcher(engine)
+
+    def another_writer(session: Session) -> None:
+        # a concurrent transaction leaves no unit available (plain UPDATE: what another process would do)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE stock_levels SET on_hand = reserved"))
+
+    futures = _as_batch(batcher, [_order(order_payload([("SKU-1", 2)])), another_writer])
+    assert batcher.stats.fallbacks == 1
+    result = futures[0].result()
+    assert _status(engine, result) == ("on_hold", ["insufficient_stock"])
+    on_hand, reserved, reservations, movements = _stock(engine)
+    assert (on_hand, reserved, reservations, movements) == (0, 0, 0, 0)
