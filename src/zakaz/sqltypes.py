@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer
 from sqlalchemy.types import TypeDecorator
 
 
@@ -28,3 +28,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Money in minor units: BIGINT on PostgreSQL (an order of 21.5 million roubles overflows a 32-bit INTEGER);
+# SQLite's INTEGER is already 64-bit, so the schema there stays as it is.
+Money = BigInteger().with_variant(Integer(), "sqlite")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class Product(Base):
@@ -28,7 +28,7 @@ class Product(Base):
     length_mm: Mapped[int] = mapped_column(Integer, default=0)
     width_mm: Mapped[int] = mapped_column(Integer, default=0)
     height_mm: Mapped[int] = mapped_column(Integer, default=0)
-    price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    price_minor: Mapped[int] = mapped_column(Money, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
     allow_backorder: Mapped[bool] = mapped_column(Boolean, default=False)
     image_url: Mapped[str | None] = mapped_column(String(500))

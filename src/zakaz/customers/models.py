@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class Customer(Base):
@@ -22,7 +22,7 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8), default="ru")
     order_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_spent_minor: Mapped[int] = mapped_column(Integer, default=0)
+    total_spent_minor: Mapped[int] = mapped_column(Money, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

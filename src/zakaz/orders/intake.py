@@ -146,6 +146,9 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         return IntakeResult(existing, created=False)
     now = utcnow()
     email, phone, customer_errors = rules.normalise_customer(data.customer, config.limits)
+    if rules.amount_errors(data.lines, data.shipping_minor, data.discount_minor, data.total_minor):
+        # refused before the customer is counted or any amount is sent to the database
+        validate(data, load_catalog(session, [line.sku for line in data.lines]), config, customer_errors)
     subtotal = rules.subtotal(data.lines)
     total = subtotal + data.shipping_minor - data.discount_minor
     skus = [line.sku for line in data.lines]

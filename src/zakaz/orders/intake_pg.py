@@ -147,7 +147,7 @@ WITH o AS (
         (order_id, line_no, product_id, sku, name, quantity, unit_price_minor, line_total_minor)
     SELECT o.id, v.line_no, v.product_id, v.sku, v.name, v.quantity, v.unit_price_minor, v.line_total_minor
     FROM o, json_to_recordset(%(lines)s::json) AS v(line_no int, product_id int, sku text, name text,
-        quantity int, unit_price_minor int, line_total_minor int)
+        quantity int, unit_price_minor bigint, line_total_minor bigint)
     RETURNING id, line_no
 ), e AS (
     INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data, created_at)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class Order(Base):
@@ -42,10 +42,10 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(24))
     payment_status: Mapped[str] = mapped_column(String(24), default="pending")
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
-    subtotal_minor: Mapped[int] = mapped_column(Integer, default=0)
-    shipping_minor: Mapped[int] = mapped_column(Integer, default=0)
-    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
-    total_minor: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal_minor: Mapped[int] = mapped_column(Money, default=0)
+    shipping_minor: Mapped[int] = mapped_column(Money, default=0)
+    discount_minor: Mapped[int] = mapped_column(Money, default=0)
+    total_minor: Mapped[int] = mapped_column(Money, default=0)
     contact_name: Mapped[str] = mapped_column(String(255), default="")
     contact_email: Mapped[str | None] = mapped_column(String(320))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
@@ -87,8 +87,8 @@ class OrderLine(Base):
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), default="")
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
-    line_total_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Money)
+    line_total_minor: Mapped[int] = mapped_column(Money)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

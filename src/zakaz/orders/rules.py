@@ -158,6 +158,37 @@ def check_lines(
     return errors
 
 
+# Money in minor units: one amount up to 10 billion roubles, an order up to 10 trillion (BIGINT columns;
+# below 2**53, so JavaScript clients read every total exactly).
+MAX_AMOUNT_MINOR = 10**12
+MAX_ORDER_MINOR = 10**15
+
+
+def amount_errors(
+    lines: list[LineIn], shipping_minor: int, discount_minor: int, total_minor: int | None
+) -> list[FieldError]:
+    """Amounts too large to be real (checked before any of them reaches the database)."""
+    errors: list[FieldError] = []
+    too_large = f"at most {MAX_AMOUNT_MINOR} minor units"
+    for i, line in enumerate(lines):
+        if line.unit_price_minor > MAX_AMOUNT_MINOR:
+            errors.append(FieldError(f"lines[{i}].unit_price_minor", "too_large", too_large))
+    for name, value in (
+        ("shipping_minor", shipping_minor),
+        ("discount_minor", discount_minor),
+        ("total_minor", total_minor),
+    ):
+        if value is not None and abs(value) > (
+            MAX_ORDER_MINOR if name == "total_minor" else MAX_AMOUNT_MINOR
+        ):
+            errors.append(FieldError(name, "too_large", too_large))
+    if not errors and subtotal(lines) > MAX_ORDER_MINOR:
+        errors.append(
+            FieldError("lines", "total_too_large", f"order value above {MAX_ORDER_MINOR} minor units")
+        )
+    return errors
+
+
 def subtotal(lines: list[LineIn]) -> int:
     return sum(line.quantity * line.unit_price_minor for line in lines)
 
@@ -165,7 +196,9 @@ def subtotal(lines: list[LineIn]) -> int:
 def check_totals(
     lines: list[LineIn], shipping_minor: int, discount_minor: int, total_minor: int | None, currency: str
 ) -> list[FieldError]:
-    errors: list[FieldError] = []
+    errors = amount_errors(lines, shipping_minor, discount_minor, total_minor)
+    if errors:
+        return errors  # the arithmetic below is meaningless with such amounts
     if currency not in CURRENCIES:
         errors.append(
             FieldError("currency", "unsupported_currency", f"supported: {', '.join(sorted(CURRENCIES))}")
