@@ -50,7 +50,7 @@ def db_upgrade(revision: str = "heads") -> None:
 
     url = get_settings().database_url
     upgrade(url, revision)
-    console.print(f"database at revision [bold]{current(url)}[/bold]")
+    console.print(f"database at revision [bold]{current(url)}[/bold]", soft_wrap=True)
 
 
 @db_app.command("current")
