@@ -217,21 +217,13 @@ WRITE_AND_RESERVE = _numbered(
 )
 WRITE_IN_BATCH = _numbered(_WRITE + _RESERVE_ROWS + _SELECT)
 
-# The end of a batch: every stock row the batch takes, then every customer it counts, each locked in id
-# order (so two batches never wait for each other in a cycle) and updated once; the stock update is guarded
-# like a single order's.
-SETTLE = _numbered(
+# The end of a batch: every customer it counts, then every stock row it takes, each set locked in id order
+# and updated once. Customers before stock rows, as a single order's intake takes them (its read counts the
+# customer, its write reserves), so that batches and single orders never wait for each other in a cycle.
+# The stock update is guarded like a single order's and is the last statement before COMMIT.
+SETTLE_CUSTOMERS = _numbered(
     """\
-WITH q AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
-), k AS MATERIALIZED (
-    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR NO KEY UPDATE
-), u AS (
-    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
-    FROM k JOIN q ON q.id = k.id
-    WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
-    RETURNING s.id
-), c AS MATERIALIZED (
+WITH c AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(customers)s::json) AS v(id int, n int, t bigint)
 ), ck AS MATERIALIZED (
     SELECT id FROM customers WHERE id = ANY(ARRAY(SELECT id FROM c)) ORDER BY id FOR NO KEY UPDATE
@@ -242,7 +234,21 @@ WITH q AS MATERIALIZED (
     WHERE x.id = ck.id
     RETURNING x.id
 )
-SELECT (SELECT count(*) FROM u)::int, (SELECT count(*) FROM cu)::int"""
+SELECT count(*)::int FROM cu"""
+)
+SETTLE_STOCK = _numbered(
+    """\
+WITH q AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
+), k AS MATERIALIZED (
+    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR NO KEY UPDATE
+), u AS (
+    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
+    FROM k JOIN q ON q.id = k.id
+    WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
+    RETURNING s.id
+)
+SELECT count(*)::int FROM u"""
 )
 
 
@@ -301,14 +307,15 @@ def settle(session: Session) -> None:
     pending: Pending | None = session.info.pop(_PENDING, None)
     if pending is None or pending.now is None:
         return
-    params = {
-        "rows": _dumps([{"id": i, "q": pending.stock[i]} for i in sorted(pending.stock)]),
-        "customers": _dumps([{"id": i, "n": n, "t": t} for i, (n, t) in sorted(pending.customers.items())]),
-        "now": pending.now,
-    }
-    [(stock_rows, customer_rows)] = _execute(session, SETTLE, params)
-    if stock_rows != len(pending.stock) or customer_rows != len(pending.customers):
-        raise RetryableConflict(f"batch: {stock_rows} of {len(pending.stock)} stock rows still had the units")
+    customers = [{"id": i, "n": n, "t": t} for i, (n, t) in sorted(pending.customers.items())]
+    [(counted,)] = _execute(session, SETTLE_CUSTOMERS, {"customers": _dumps(customers)})
+    if counted != len(customers):
+        raise RetryableConflict(f"batch: {counted} of {len(customers)} customers found")
+    if pending.stock:
+        rows = [{"id": i, "q": pending.stock[i]} for i in sorted(pending.stock)]
+        [(taken,)] = _execute(session, SETTLE_STOCK, {"rows": _dumps(rows), "now": pending.now})
+        if taken != len(rows):
+            raise RetryableConflict(f"batch: {taken} of {len(rows)} stock rows still had the units")
 
 
 @dataclass(frozen=True)
