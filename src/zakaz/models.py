@@ -12,6 +12,7 @@ from zakaz.notifications import models as _notifications  # noqa: F401  notifica
 from zakaz.orders.models import Order, OrderEvent, OrderLine
 from zakaz.outbox import OutboxMessage
 from zakaz.returns import models as _returns  # noqa: F401  returns, refunds ledger, quarantine (issue #6)
+from zakaz.support import models as _support  # noqa: F401  support inbox, Ozon chats (issue #7)
 from zakaz.users import models as _users  # noqa: F401  back office users + sessions (issue #3)
 from zakaz.worker import models as _worker  # noqa: F401  periodic worker jobs (issue #5)
 

@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _include_notifications(app)  # issue #5: messages, webhooks, unsubscribe, /track
     app.include_router(importlib.import_module("zakaz.api.marketplaces").router)  # issue #7: Ozon API
     app.include_router(importlib.import_module("zakaz.api.returns").router)  # issue #6: after-sales API
+    app.include_router(importlib.import_module("zakaz.api.support").router)  # issue #7: support inbox API
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> Response:
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(importlib.import_module("zakaz.web.marketplaces_settings").router)  # issue #7 page
     app.include_router(importlib.import_module("zakaz.web.returns_shopper").router)  # issue #6 shopper form
     app.include_router(importlib.import_module("zakaz.web.returns_queue").router)  # issue #6 back office
+    app.include_router(importlib.import_module("zakaz.web.support").router)  # issue #7 support inbox
     return app
 
 

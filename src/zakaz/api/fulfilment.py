@@ -41,6 +41,7 @@ from zakaz.fulfilment.views import (
     shipment_detail,
 )
 from zakaz.orders.views import find_order_id
+from zakaz.returns.tracking import apply_carrier_events  # issue #6
 
 # Fulfilment refusals (wrong item, over-scan, ...) and carrier failures get their own problem types.
 problems.PROBLEM_TYPES.update(PROBLEMS)
@@ -206,7 +207,7 @@ def get_label(ref: str, ctx: Ctx, who: Reader) -> Response:
     with unit_of_work(ctx.engine, read_only=True) as session:
         shipment = load_shipment(session, ref)
         if not shipment.label_pdf:
-            raise NotFound(f"shipment {shipment.number} has no label yet")
+            raise shipping.missing_label(shipment)  # issue #7: 409 label-not-ready while Ozon prints it
         return _pdf(shipment.label_pdf, f"label-{shipment.number}.pdf")
 
 
@@ -455,7 +456,8 @@ async def tracking_webhook(carrier: str, request: Request, ctx: Ctx, registry: R
     def apply() -> tracking.TrackingResult:
         return run_in_transaction(
             ctx.engine,
-            lambda s: tracking.apply_events(s, events, carrier_code=adapter.code, actor=f"carrier:{carrier}"),
+            # issue #6: scans of return labels go to their returns, the rest to the shipments
+            lambda s: apply_carrier_events(s, events, carrier_code=adapter.code, actor=f"carrier:{carrier}"),
         )
 
     result = await run_in_threadpool(apply)

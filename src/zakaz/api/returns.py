@@ -14,20 +14,27 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from zakaz import idempotency
 from zakaz.api import problems
 from zakaz.api.context import Ctx, IdemKey, json_response, mutate, require
+from zakaz.api.fulfilment import FSettings, Registry
 from zakaz.auth.roles import Permission
 from zakaz.auth.service import Principal
 from zakaz.db import run_in_transaction, unit_of_work
+from zakaz.errors import NotFound
 from zakaz.orders.views import find_order_id, load_order
-from zakaz.returns import money, service
+from zakaz.returns import labels, money, service
 from zakaz.returns.config import ReturnsSettings, get_returns_settings
+from zakaz.returns.marketplace import needs_attention
 from zakaz.returns.payments import PaymentError, PaymentProvider, build_provider
 from zakaz.returns.reasons import Condition
 from zakaz.returns.views import queue, refund_view, return_detail
 
 problems.PROBLEM_TYPES.setdefault(
     "payment-error", (502, "The payment provider failed", "Nothing was refunded twice; try again later.")
+)
+problems.PROBLEM_TYPES.setdefault(
+    "carrier-error", (502, "The carrier refused or failed", "Retry later or choose another carrier.")
 )
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
@@ -95,6 +102,10 @@ class InspectIn(_In):
     lines: list[InspectLineIn] = Field(min_length=1, max_length=500)
 
 
+class LabelIn(_In):
+    reissue: bool = Field(default=False, description="void the label already booked and book a new one")
+
+
 class RefundIn(_In):
     amount_minor: int | None = Field(default=None, description="operator override; needs override_reason")
     override_reason: str = Field(default="", max_length=500)
@@ -136,10 +147,12 @@ def list_returns(
 ) -> Response:
     with unit_of_work(ctx.engine, read_only=True) as session:
         items = queue(session, settings, status=status, limit=limit)
-    for item in items:
+        unlinked = needs_attention(session, limit=limit)
+    for item in [*items, *unlinked]:
         item["created_at"] = item["created_at"].isoformat()
-        del item["age"]
-    return json_response({"items": items})
+        item.pop("age", None)
+    # issue #6: marketplace returns that are not an RMA yet (unknown posting or article), with the reason
+    return json_response({"items": items, "needs_attention": unlinked})
 
 
 @router.get("/returns/{rma}", summary="One return with lines, history and refunds")
@@ -282,6 +295,68 @@ def close(
         settings,
         lambda s: service.close(s, rma, note=body.note, actor=who.actor),
     )
+
+
+@router.get(
+    "/returns/{rma}/label",
+    summary="The return label (PDF, 100 x 150 mm); 404 while there is none",
+    response_class=Response,
+)
+def get_label(rma: str, ctx: Ctx, who: Reader) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        ret = service.load_return(session, rma)
+        pdf = ret.label_pdf if ret.label_status == labels.READY else None
+        if not pdf:
+            raise NotFound(
+                f"{ret.number} has no return label ({ret.label_status or 'instructions only'})", field="rma"
+            )
+        number = ret.number
+    headers = {"Content-Disposition": f'inline; filename="return-label-{number}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post("/returns/{rma}/label", status_code=201, summary="Book the return label now, or re-issue it")
+def issue_label(
+    rma: str,
+    ctx: Ctx,
+    who: Writer,
+    settings: RSettings,
+    registry: Registry,
+    fulfilment: FSettings,
+    body: LabelIn | None = None,
+    idempotency_key: IdemKey = None,
+) -> Response:
+    """Books through the carrier between two transactions (``returns.labels``); a refusal is a 502 problem
+    and a ``label_failed`` event on the return, which stays approved with its instructions."""
+    data = body or LabelIn()
+    fingerprint = ("POST", f"/returns/{rma}/label", data.model_dump())
+    booked = False
+    if not _answered_before(ctx, who, idempotency_key, fingerprint):  # a keyed retry never re-issues twice
+        requested = run_in_transaction(
+            ctx.engine,
+            lambda s: labels.request_label(s, rma, reissue=data.reissue, actor=who.actor, settings=settings),
+        )
+        if requested is not None:
+            return_id, attempt = requested
+            labels.run_booking(
+                ctx.engine, return_id, attempt, registry=registry, fulfilment=fulfilment, actor=who.actor
+            )
+            booked = True
+
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        return (201 if booked else 200), _detail(session, rma, settings)
+
+    return mutate(ctx, who, idempotency_key, fingerprint, work)
+
+
+def _answered_before(ctx: Any, who: Principal, key: str | None, fingerprint: tuple[str, str, Any]) -> bool:
+    if key is None:
+        return False
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        found = idempotency.lookup(
+            session, scope=str(who.key_id), key=key, fingerprint=idempotency.request_fingerprint(*fingerprint)
+        )
+    return found is not None
 
 
 @router.get("/returns/{rma}/refund-preview", summary="What a refund would pay now, explained")

@@ -22,6 +22,8 @@ class Permission(StrEnum):
     warehouses_write = "warehouses:write"
     money_read = "money:read"
     admin = "admin"
+    support_read = "support:read"  # issue #7: the support inbox (buyer chats)
+    support_reply = "support:reply"  # issue #7: answer buyers, mark conversations read
 
 
 _ALL = frozenset(Permission)
@@ -36,11 +38,21 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.stock_write,
             Permission.catalog_write,
             Permission.money_read,
+            Permission.support_read,  # issue #7
+            Permission.support_reply,  # issue #7
         }
     ),
     Role.warehouse: frozenset({Permission.read, Permission.stock_write}),
-    Role.support: frozenset({Permission.read, Permission.orders_hold, Permission.money_read}),
-    Role.readonly: frozenset({Permission.read, Permission.money_read}),
+    Role.support: frozenset(
+        {
+            Permission.read,
+            Permission.orders_hold,
+            Permission.money_read,
+            Permission.support_read,  # issue #7
+            Permission.support_reply,  # issue #7
+        }
+    ),
+    Role.readonly: frozenset({Permission.read, Permission.money_read, Permission.support_read}),  # issue #7
 }
 
 

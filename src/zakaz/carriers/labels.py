@@ -93,6 +93,11 @@ class LabelData:
     parcel_index: int = 1
     parcel_count: int = 1
     cash_on_delivery_minor: int = 0
+    # issue #6: return labels say so in a banner across the top and carry a second, smaller Code128 of the
+    # reference the receiving warehouse scans (the RMA number) under its caption
+    banner: str = ""
+    reference: str = ""
+    reference_caption: str = ""
 
 
 def _address_lines(contact: Contact) -> list[str]:
@@ -129,8 +134,29 @@ def _barcode(value: str) -> Code128:
     raise ValueError(f"tracking number {value!r} is too long for a 100 mm Code128 barcode")
 
 
+def _draw_banner(canvas: Canvas, fonts: list[FontFile], text: str) -> float:
+    """issue #6: white text on a black bar across the top; returns where the text below starts."""
+    height = 10 * mm
+    top = LABEL_HEIGHT - MARGIN
+    canvas.rect(MARGIN, top - height, LABEL_WIDTH - 2 * MARGIN, height, stroke=0, fill=1)
+    canvas.setFillGray(1)
+    canvas.setFont(_font_for(text, fonts), 16)
+    canvas.drawCentredString(LABEL_WIDTH / 2, top - height + 3 * mm, text)
+    canvas.setFillGray(0)
+    return float(top - height - 1 * mm)
+
+
+def _draw_reference(canvas: Canvas, out: _Writer, data: LabelData) -> None:
+    """issue #6: the caption and a 12 mm Code128 of ``data.reference`` below the text."""
+    out.line(data.reference_caption or data.reference, 10)
+    code = Code128(data.reference, barWidth=2 * DOT, barHeight=12 * mm, quiet=False)
+    out.y -= 12 * mm + 1 * mm
+    code.drawOn(canvas, MARGIN, out.y)
+
+
 def _draw_page(canvas: Canvas, fonts: list[FontFile], data: LabelData) -> None:
-    out = _Writer(canvas, fonts, LABEL_HEIGHT - MARGIN)
+    top = _draw_banner(canvas, fonts, data.banner) if data.banner else LABEL_HEIGHT - MARGIN  # issue #6
+    out = _Writer(canvas, fonts, top)
     out.line(data.carrier_name, 14)
     out.line(data.service_name, 10)
     out.rule()
@@ -150,6 +176,8 @@ def _draw_page(canvas: Canvas, fonts: list[FontFile], data: LabelData) -> None:
     )
     if data.cash_on_delivery_minor:
         out.line(f"Наложенный платёж / COD: {from_minor(data.cash_on_delivery_minor)} RUB", 10)
+    if data.reference:  # issue #6
+        _draw_reference(canvas, out, data)
 
     code = _barcode(data.tracking_number)
     code.drawOn(canvas, (LABEL_WIDTH - code.width) / 2, MARGIN + 6 * mm)

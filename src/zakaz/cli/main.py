@@ -169,9 +169,7 @@ def serve(
     from zakaz.serving import serve as serve_http
 
     settings = get_settings()
-    serve_http(
-        host or settings.host, port or settings.port, workers=workers, log_level=settings.log_level
-    )
+    serve_http(host or settings.host, port or settings.port, workers=workers, log_level=settings.log_level)
 
 
 app.command("run")(run_cmd.run)

@@ -33,6 +33,8 @@ def build_worker(**overrides: Any) -> Any:
     jobs = periodic_jobs(settings)
     add_fulfilment_work(handlers, jobs)  # issue #4
     add_marketplace_work(handlers, jobs)  # issue #7
+    add_support_work(handlers, jobs)  # issue #7: support inbox (Ozon chats)
+    add_returns_work(handlers, jobs)  # issue #6
     return Worker(engine(), handlers, settings=settings, jobs=jobs)
 
 
@@ -43,6 +45,15 @@ def add_marketplace_work(handlers: dict[str, list[Any]], jobs: list[Any]) -> Non
     for topic, funcs in ozon.build_handlers().items():
         handlers.setdefault(topic, []).extend(funcs)
     jobs.extend(ozon.periodic_jobs())
+
+
+def add_support_work(handlers: dict[str, list[Any]], jobs: list[Any]) -> None:
+    """Issue #7: chat pushes, replies sent once, read marks, the periodic pull of unread Ozon chats."""
+    from zakaz.support import jobs as support
+
+    for topic, funcs in support.build_handlers().items():
+        handlers.setdefault(topic, []).extend(funcs)
+    jobs.extend(support.periodic_jobs())
 
 
 # issue #4: fulfilment's worker jobs (see zakaz.fulfilment.jobs): cancel a carrier booking when a labelled
@@ -68,6 +79,44 @@ def add_fulfilment_work(handlers: dict[str, list[Any]], jobs: list[Any], registr
 
     handlers.setdefault("shipment.cancelled", []).append(on_shipment_cancelled)
     jobs.append(PeriodicJob("fulfilment.poll_tracking", TRACKING_POLL_EVERY, poll))
+
+
+# issue #6: return labels are booked (and voided) by outbox jobs; return parcels are polled like shipments.
+RETURN_TRACKING_POLL_EVERY = timedelta(minutes=30)
+
+
+def add_returns_work(handlers: dict[str, list[Any]], jobs: list[Any], registry: Any = None) -> None:
+    from zakaz.fulfilment.config import get_fulfilment_settings
+    from zakaz.fulfilment.jobs import cancel_booking, poll_tracking_job
+    from zakaz.fulfilment.registry import build_registry
+    from zakaz.returns import labels
+    from zakaz.returns import tracking as return_tracking
+    from zakaz.worker.scheduler import PeriodicJob
+    from zakaz.worker.types import Message
+
+    fulfilment = get_fulfilment_settings()
+    carriers = registry if registry is not None else build_registry(fulfilment.carriers)
+
+    def on_label_requested(engine: Engine, message: Message) -> None:
+        labels.label_job(
+            engine, message.payload, attempts=message.attempts, registry=carriers, fulfilment=fulfilment
+        )
+
+    def on_label_voided(engine: Engine, message: Message) -> None:
+        cancel_booking(message.payload, carriers)
+
+    def poll(engine: Engine) -> str:
+        result = poll_tracking_job(
+            engine,
+            registry=carriers,
+            due=return_tracking.due_for_polling,
+            apply_with=return_tracking.apply_scans,
+        )
+        return f"return parcels polled: {result.as_json()}"
+
+    handlers.setdefault(labels.LABEL_TOPIC, []).append(on_label_requested)
+    handlers.setdefault(labels.VOID_TOPIC, []).append(on_label_voided)
+    jobs.append(PeriodicJob("returns.poll_tracking", RETURN_TRACKING_POLL_EVERY, poll))
 
 
 @app.callback(invoke_without_command=True)

@@ -54,6 +54,20 @@ class NoRate(FulfilmentRefused):
     code = "no_rate"
 
 
+class BookedByMarketplace(FulfilmentRefused):
+    """Issue #7: the marketplace delivers this shipment; it is booked by the marketplace's ship call."""
+
+    kind = "booked-by-marketplace"
+    code = "booked_by_marketplace"
+
+
+class LabelNotReady(FulfilmentRefused):
+    """Issue #7: the marketplace has not printed the label yet (it is downloaded as soon as it has)."""
+
+    kind = "label-not-ready"
+    code = "label_not_ready"
+
+
 #: kind -> (status, title, hint), merged into the API's problem types.
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     cls.kind: (cls.status, title, hint)
@@ -65,6 +79,16 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         (ItemsMissing, "Items still to scan", "Scan the remaining items before closing the box."),
         (UnknownBox, "Unknown box size", "Choose one of the configured boxes."),
         (NoRate, "No carrier can take this shipment", "Check weight, address and configured carriers."),
+        (
+            BookedByMarketplace,
+            "The marketplace delivers this shipment",
+            "It is shipped on the marketplace when the order is packed; its label then appears here.",
+        ),
+        (
+            LabelNotReady,
+            "The label is not ready yet",
+            "The marketplace prints it about a minute after assembly; it is downloaded automatically.",
+        ),
     )
 }
 PROBLEMS["carrier-error"] = (502, "The carrier refused or failed", "Retry later or choose another carrier.")

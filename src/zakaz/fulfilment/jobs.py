@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from zakaz.carriers.base import Booking
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.clock import utcnow
 from zakaz.fulfilment.registry import CarrierRegistry
 from zakaz.fulfilment.tracking import poll_tracking, poll_tracking_job
@@ -23,6 +24,8 @@ def cancel_booking(payload: dict[str, Any], registry: CarrierRegistry) -> bool:
     booking_id, carrier = payload.get("booking_id"), payload.get("carrier")
     if not booking_id or not carrier:
         return False
+    if str(carrier) in MARKETPLACE_CARRIERS:
+        return False  # issue #7: Ozon FBS: the order.cancelled job cancels the posting on the marketplace
     registry.get(str(carrier)).cancel(
         Booking(
             carrier_code=str(carrier),

@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.clock import utcnow
 from zakaz.errors import Conflict
 from zakaz.fulfilment.models import Manifest, Shipment
@@ -17,16 +18,28 @@ from zakaz.fulfilment.states import ShipmentState
 
 
 def close_manifest(session: Session, *, carrier_code: str, warehouse_code: str, actor: str) -> Manifest:
-    """Hand over every ``label_created`` shipment of the carrier at the warehouse (consumes their stock)."""
+    """Hand over every ``label_created`` shipment of the carrier at the warehouse (consumes their stock).
+
+    Issue #7: a marketplace's courier (Ozon FBS) collects only parcels that carry the marketplace's label,
+    so its shipments whose label has not been downloaded yet wait for the next hand-over.
+    """
     warehouse = warehouse_by_code(session, warehouse_code)
-    ids = session.scalars(
-        select(Shipment.id).where(
+    rows = session.execute(
+        select(Shipment.id, Shipment.label_pdf.is_not(None)).where(
             Shipment.carrier_code == carrier_code,
             Shipment.warehouse_id == warehouse.id,
             Shipment.status == ShipmentState.label_created.value,
             Shipment.manifest_id.is_(None),
         )
     ).all()
+    needs_label = carrier_code in MARKETPLACE_CARRIERS
+    ids = [sid for sid, labelled in rows if labelled or not needs_label]
+    if not ids and rows:
+        raise Conflict(
+            f"{len(rows)} {carrier_code} shipments at {warehouse_code} wait for the marketplace's label; "
+            "hand them over once it is downloaded",
+            code="labels_not_ready",
+        )
     if not ids:
         raise Conflict(
             f"no labelled {carrier_code} shipments waiting at {warehouse_code}", code="nothing_to_manifest"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class PickList(Base):
@@ -104,7 +104,7 @@ class Shipment(Base):
     height_mm: Mapped[int | None] = mapped_column(Integer)
     carrier_code: Mapped[str | None] = mapped_column(String(32))
     service_code: Mapped[str | None] = mapped_column(String(32))
-    price_minor: Mapped[int | None] = mapped_column(Integer)
+    price_minor: Mapped[int | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     promised_date: Mapped[date | None] = mapped_column(Date)
     estimated_delivery_date: Mapped[date | None] = mapped_column(Date)

@@ -1,4 +1,8 @@
-"""The packing station: scan the shipment, scan each item, choose a box, weigh, close (-> packed)."""
+"""The packing station: scan the shipment, scan each item, choose a box, weigh, close (-> packed).
+
+Closing the box of a marketplace-delivered order (Ozon FBS) also makes the marketplace its carrier
+(issue #7): it is shipped on Ozon when the order is packed, never rate-shopped across our carriers.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from zakaz.fulfilment.models import Shipment, ShipmentLine
 from zakaz.fulfilment.rules import Box, Item, parcel_weight_g, suggest_box
 from zakaz.fulfilment.shipments import Journal, lines_of, lock_shipment, sync_order, transition_shipment
 from zakaz.fulfilment.states import ShipmentState
+from zakaz.marketplaces import delivery as marketplace
 from zakaz.orders.models import Order
 from zakaz.orders.states import OrderStatus
 
@@ -180,6 +185,7 @@ def close(
     shipment.weight_g = (
         weight_g if weight_g is not None else parcel_weight_g(_items(state.lines, state.products), box)
     )
+    marketplace.assign(session, shipment, state.order)  # issue #7: Ozon FBS: Ozon is the carrier
     journal = Journal()
     transition_shipment(
         session,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from zakaz.carriers import cdek, courier, russian_post
 from zakaz.carriers.base import TrackingEvent
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.clock import utcnow
 from zakaz.errors import Conflict
 from zakaz.fulfilment.models import PickListLine, Shipment, ShipmentEvent, ShipmentLine
@@ -253,8 +254,10 @@ def sync_order(session: Session, order: Order, *, journal: Journal, actor: str) 
         )
 
 
-#: issue #4: carrier names as the shopper knows them ("СДЭК", not "cdek").
-_CARRIER_NAMES = {m.CODE: m.NAME for m in (cdek, courier, russian_post)}
+#: issue #4: carrier names as the shopper knows them ("СДЭК", not "cdek"); issue #7: "Ozon".
+_CARRIER_NAMES = {m.CODE: m.NAME for m in (cdek, courier, russian_post)} | {
+    c.code: c.name.split(" (")[0] for c in MARKETPLACE_CARRIERS.values()
+}
 
 
 def _parcels(states: Sequence[Any]) -> dict[str, str]:

@@ -5,6 +5,10 @@ open across the call: ``prepare_booking`` (transaction: check state, rate-shop i
 the carrier call (no transaction; the carrier idempotency key is derived from the shipment and service, so
 a retry returns the same booking), and ``store_booking`` (transaction: tracking number, label,
 -> label_created).
+
+Issue #7: a shipment whose order came from a marketplace posting the marketplace delivers (Ozon FBS) gets
+that marketplace as its carrier (``zakaz.marketplaces.delivery.assign``) instead of rate shopping; it is
+booked by the marketplace's ship job when the order is packed, never here (``BookedByMarketplace``).
 """
 
 from __future__ import annotations
@@ -17,17 +21,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zakaz.carriers.base import Booking, BookingRequest, Contact, Location, Parcel, Rate, ShipmentRequest
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.carriers.rates import RateChoice, ShoppingPolicy, shop
 from zakaz.carriers.tariffs import MSK
 from zakaz.clock import utcnow
-from zakaz.errors import Conflict
+from zakaz.errors import Conflict, NotFound
 from zakaz.fulfilment.config import FulfilmentSettings
-from zakaz.fulfilment.errors import NoRate
+from zakaz.fulfilment.errors import BookedByMarketplace, LabelNotReady, NoRate
 from zakaz.fulfilment.models import Shipment
 from zakaz.fulfilment.registry import CarrierRegistry
 from zakaz.fulfilment.shipments import Journal, lines_of, lock_shipment, sync_order, transition_shipment
 from zakaz.fulfilment.states import ShipmentState
 from zakaz.inventory.models import Warehouse
+from zakaz.marketplaces import delivery as marketplace
 from zakaz.orders.models import Order, OrderLine
 
 
@@ -108,7 +114,8 @@ def rate_shop(
             shipment=shipment.number,
             current=shipment.status,
         )
-    _shop(session, shipment, order, registry, settings, policy, promised_date)
+    if not marketplace.assign(session, shipment, order):  # issue #7: Ozon FBS is never rate-shopped
+        _shop(session, shipment, order, registry, settings, policy, promised_date)
     return shipment
 
 
@@ -166,6 +173,13 @@ def prepare_booking(
             f"shipment {shipment.number} is {shipment.status}; labels are made once packed",
             shipment=shipment.number,
             current=shipment.status,
+        )
+    if marketplace.assign(session, shipment, order):  # issue #7
+        raise BookedByMarketplace(
+            f"shipment {shipment.number} is delivered by {shipment.carrier_code}: it is shipped on the "
+            "marketplace when its order is packed, and the marketplace's label is stored on it",
+            shipment=shipment.number,
+            carrier=shipment.carrier_code,
         )
     if carrier_code and service_code:
         registry.get(carrier_code)
@@ -225,3 +239,20 @@ def store_booking(session: Session, *, shipment_id: int, booking: Booking, actor
     sync_order(session, order, journal=journal, actor=actor)
     journal.flush(session)
     return shipment
+
+
+def delivered_by_marketplace(shipment: Shipment) -> bool:
+    """Issue #7: the marketplace's own logistics carries this shipment (booked and labelled by it)."""
+    return shipment.carrier_code in MARKETPLACE_CARRIERS
+
+
+def missing_label(shipment: Shipment) -> Exception:
+    """Why a shipment has no label to download: the marketplace has not printed it yet, or no label at all."""
+    if delivered_by_marketplace(shipment) and shipment.tracking_number:
+        return LabelNotReady(
+            f"the {shipment.carrier_code} label of shipment {shipment.number} is not ready yet; it is "
+            "downloaded automatically as soon as the marketplace has printed it",
+            shipment=shipment.number,
+            posting=shipment.tracking_number,
+        )
+    return NotFound(f"shipment {shipment.number} has no label yet")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence  # Callable: issue #6
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from zakaz.carriers.base import CarrierError, TrackingEvent
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.clock import utcnow
 from zakaz.db import run_in_transaction, unit_of_work
 from zakaz.fulfilment.models import Shipment, ShipmentEvent
@@ -224,9 +225,14 @@ def poll_tracking(
 
 
 def due_for_polling(session: Session, *, limit: int) -> list[tuple[str, str]]:
+    """Shipments on their way with one of our carriers (a marketplace reports its own through sync/push)."""
     rows = session.execute(
         select(Shipment.carrier_code, Shipment.tracking_number)
-        .where(Shipment.status.in_([s.value for s in TRACKED]), Shipment.tracking_number.is_not(None))
+        .where(
+            Shipment.status.in_([s.value for s in TRACKED]),
+            Shipment.tracking_number.is_not(None),
+            Shipment.carrier_code.not_in(list(MARKETPLACE_CARRIERS)),  # issue #7
+        )
         .order_by(Shipment.updated_at, Shipment.id)
         .limit(limit)
     ).all()
@@ -244,14 +250,21 @@ def _fetch(
         return []
 
 
-def poll_tracking_job(engine: Engine, *, registry: CarrierRegistry, limit: int = 100) -> TrackingResult:
+def poll_tracking_job(
+    engine: Engine,
+    *,
+    registry: CarrierRegistry,
+    limit: int = 100,
+    due: Callable[..., list[tuple[str, str]]] = due_for_polling,  # issue #6: return parcels use the same
+    apply_with: Callable[..., TrackingResult] = apply_events,  # poll with their own due list and apply
+) -> TrackingResult:
     """Poll with the HTTP calls outside any transaction: read due shipments, fetch, apply per shipment."""
     result = TrackingResult()
     with unit_of_work(engine, read_only=True) as session:
-        rows = due_for_polling(session, limit=limit)
+        rows = due(session, limit=limit)
     for carrier_code, number in rows:
         events = _fetch(registry, carrier_code, number, result)
         if events:
-            apply = partial(apply_events, events=events, carrier_code=carrier_code, actor="tracking-poll")
+            apply = partial(apply_with, events=events, carrier_code=carrier_code, actor="tracking-poll")
             result.add(run_in_transaction(engine, apply))
     return result

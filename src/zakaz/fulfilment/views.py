@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zakaz.carriers.marketplace import MARKETPLACE_CARRIERS
 from zakaz.catalog.models import Product
 from zakaz.fulfilment.models import Manifest, PickList, PickListLine, Shipment, ShipmentEvent, ShipmentLine
 from zakaz.fulfilment.shipments import lines_of
@@ -51,6 +52,16 @@ def _names(session: Session, shipment: Shipment) -> tuple[str, str]:
     return order_number, warehouse
 
 
+def label_status(session: Session, shipment: Shipment) -> str | None:
+    """``ready`` (a PDF is stored), ``pending`` (booked, the marketplace has not printed it yet) or None."""
+    stored = session.scalar(
+        select(Shipment.id).where(Shipment.id == shipment.id, Shipment.label_pdf.is_not(None))
+    )
+    if stored is not None:
+        return "ready"
+    return "pending" if shipment.tracking_number and shipment.carrier_code in MARKETPLACE_CARRIERS else None
+
+
 def shipment_detail(session: Session, shipment: Shipment) -> dict[str, Any]:
     order_number, warehouse = _names(session, shipment)
     events = session.scalars(
@@ -70,6 +81,9 @@ def shipment_detail(session: Session, shipment: Shipment) -> dict[str, Any]:
             for ln in lines_of(session, shipment.id)
         ],
         "rate_choice": shipment.rate_choice,
+        # issue #7: the marketplace (Ozon FBS) books, labels and delivers it; its label may still be pending
+        "delivered_by_marketplace": shipment.carrier_code in MARKETPLACE_CARRIERS,
+        "label_status": label_status(session, shipment),
         "dimensions_mm": [shipment.length_mm, shipment.width_mm, shipment.height_mm]
         if shipment.length_mm
         else None,

@@ -9,7 +9,8 @@ Wiring (``zakaz.cli.worker_cmd.build_worker``)::
     )
     jobs = [*periodic_jobs(settings), *marketplace_jobs.periodic_jobs()]
 
-Topics handled: ``order.packed`` (ship on Ozon), ``order.cancelled`` (cancel on Ozon unless Ozon cancelled
+Topics handled: ``order.packed`` / ``shipment.packed`` (ship on Ozon once every shipment of the order is
+packed), ``order.cancelled`` (cancel on Ozon unless Ozon cancelled
 it), ``shipment.label_created`` / ``shipment.handed_over`` (tracking number for rFBS postings),
 ``marketplace.push_received`` (apply a push), ``marketplace.label_requested`` (download the label),
 ``marketplace.sync_requested`` (sync now). Orders of other channels are skipped after one indexed read.
@@ -71,6 +72,9 @@ def build_handlers(
 
     return {
         "order.packed": [ship],
+        # issue #7: an order whose legs are picked one after the other is "packed" before its last
+        # shipment is; the ship call waits for every shipment and goes out when the last one is packed.
+        "shipment.packed": [ship],
         "order.cancelled": [cancel],
         "shipment.label_created": [tracking],
         "shipment.handed_over": [tracking],

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class MarketplaceConnection(Base):
@@ -201,7 +201,7 @@ class MarketplaceReturn(Base):
     marketplace_sku: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(500))
     quantity: Mapped[int] = mapped_column(Integer, default=0)
-    unit_price_minor: Mapped[int | None] = mapped_column(Integer)
+    unit_price_minor: Mapped[int | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     barcode: Mapped[str | None] = mapped_column(String(64))

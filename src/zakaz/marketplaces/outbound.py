@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
 from zakaz.db import run_in_transaction, unit_of_work
-from zakaz.marketplaces.base import CancelReason, MarketplaceRejected, PackageItem, ShipmentPackage
+from zakaz.marketplaces import delivery
+from zakaz.marketplaces.base import (
+    CancelReason,
+    MarketplaceOrder,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    ShipmentPackage,
+)
 from zakaz.marketplaces.connections import AdapterFactory, Connection, load_connection, open_adapter
 from zakaz.marketplaces.models import MarketplacePosting
 from zakaz.marketplaces.ozon.errors import LabelsNotReady
@@ -93,7 +100,7 @@ def _load(
 
 def _refuse(
     engine: Engine, ref: PostingRef, what: str, exc: Exception, settings: MarketplaceSettings
-) -> None:
+) -> NoReturn:
     message = f"{what} {ref.external_id}: {type(exc).__name__}: {exc}"
 
     def work(session: Session) -> None:
@@ -127,22 +134,52 @@ def _on_order(session: Session, order_id: int | None, type_: str, **data: Any) -
 def ship_posting(
     engine: Engine, order_id: int, *, factory: AdapterFactory, settings: MarketplaceSettings
 ) -> str:
-    """Our order is packed: confirm assembly on Ozon (``/v4/posting/fbs/ship``, items by Ozon SKU)."""
+    """Our order is packed: confirm assembly on Ozon (``/v4/posting/fbs/ship``, items by Ozon SKU).
+
+    Issue #7: one package per live shipment with what was packed in it (several split the posting on
+    Ozon into one posting per parcel); the posting numbers Ozon answers become the shipments' tracking
+    numbers (packed -> label_created) and a label download is queued for each. Retry-safe: a posting we
+    shipped is skipped, Ozon's "already shipped" counts as success and storing is idempotent.
+    """
     loaded = _load(engine, settings, order_id=order_id)
     if loaded is None:
         return "not a marketplace order"
     ref, connection = loaded
     if ref.shipped_at is not None or ref.external_status not in SHIPPABLE:
         return f"nothing to do (Ozon status {ref.external_status})"
-    items = tuple(PackageItem(str(ln["marketplace_sku"]), int(ln["quantity"])) for ln in ref.lines)
+    try:
+        with unit_of_work(engine, read_only=True) as session:
+            plan = delivery.ship_plan(
+                session, order_id=order_id, connection_id=ref.connection_id, posting_lines=ref.lines
+            )
+    except MarketplaceRejected as exc:
+        _refuse(engine, ref, "ship", exc, settings)
+    if plan.waiting:
+        return f"waiting for {', '.join(plan.waiting)} to be packed"
+    numbers: tuple[str, ...] = ()
     with open_adapter(factory, connection) as adapter:
         try:
-            adapter.ship(ref.external_id, [ShipmentPackage(items)])
+            numbers = adapter.ship(ref.external_id, plan.packages)
         except MarketplaceRejected as exc:
             if "ALREADY_SHIPPED" not in str(exc):
                 _refuse(engine, ref, "ship", exc, settings)
+            again = _load(engine, settings, posting_id=ref.id)
+            if again is not None and again[0].shipped_at is not None:
+                return "already shipped on Ozon"  # another run of this job stored it meanwhile
         # HTTP 200 does not guarantee assembly (notes 2.6): re-read the posting's status.
         posting = adapter.get(ref.external_id)
+        split = len(plan.packages) > 1
+        if split and len(numbers) != len(plan.packages):
+            message = f"Ozon answered postings {list(numbers)} for {len(plan.packages)} packages"
+            _refuse(engine, ref, "ship", MarketplaceRejected(message), settings)
+        children = [adapter.get(number) for number in numbers] if split else []
+    if not split and (posting.external_status in SHIPPABLE or posting.external_substatus == "ship_failed"):
+        # Assembly not confirmed (``ship_failed``: Ozon asks for another ship call): retry with backoff.
+        raise MarketplaceUnavailable(
+            f"Ozon has not confirmed the assembly of {ref.external_id} "
+            f"({posting.external_status}/{posting.external_substatus})"
+        )
+    parcels = list(zip(plan.shipment_ids, numbers if split else (ref.external_id,), strict=False))
 
     def work(session: Session) -> None:
         row = session.get(MarketplacePosting, ref.id, with_for_update=True)
@@ -157,13 +194,53 @@ def ship_posting(
             "marketplace_shipped",
             posting=ref.external_id,
             status=posting.external_status,
+            postings=list(numbers) if split else [ref.external_id],
         )
+        label_ids = [_child_row(session, row, child, plan.packages[i]) for i, child in enumerate(children)]
+        delivery.store_shipped(session, order_id=order_id, numbers=parcels, actor=ACTOR)
         add_messages(
-            session, [outbox_row(LABEL_TOPIC, "marketplace_posting", ref.id, {"posting_id": ref.id})]
+            session,
+            [
+                outbox_row(LABEL_TOPIC, "marketplace_posting", pid, {"posting_id": pid})
+                for pid in (label_ids or [ref.id])
+            ],
         )
 
     run_in_transaction(engine, work)
-    return f"shipped on Ozon ({posting.external_status})"
+    shown = ", ".join(numbers) if split else posting.external_status
+    return f"shipped on Ozon ({shown})"
+
+
+def _child_row(
+    session: Session, parent: MarketplacePosting, child: MarketplaceOrder, package: ShipmentPackage
+) -> int:
+    """A posting our split created: kept under the same order (the sync then follows it, never imports)."""
+    row = session.scalar(
+        select(MarketplacePosting).where(
+            MarketplacePosting.connection_id == parent.connection_id,
+            MarketplacePosting.external_id == child.external_id,
+        )
+    )
+    now = utcnow()
+    if row is None:
+        row = MarketplacePosting(
+            connection_id=parent.connection_id,
+            external_id=child.external_id,
+            order_id=parent.order_id,
+            fulfilment_scheme=child.fulfilment_scheme or parent.fulfilment_scheme,
+            warehouse_external_id=child.warehouse_id or parent.warehouse_external_id,
+            lines=[{"marketplace_sku": i.marketplace_sku, "quantity": i.quantity} for i in package.items],
+            ship_by=child.ship_by or parent.ship_by,
+            needs_attention=child.needs_attention,
+            note=f"split from {parent.external_id}",
+            created_at=now,
+        )
+        session.add(row)
+    row.external_status, row.external_substatus = child.external_status, child.external_substatus
+    row.tracking_number = child.tracking_number
+    row.shipped_at = row.updated_at = now
+    session.flush()
+    return row.id
 
 
 # -------------------------------------------------------------------------------------------------- labels
@@ -195,7 +272,16 @@ def fetch_label(
         row = session.get(MarketplacePosting, ref.id, with_for_update=True)
         assert row is not None
         row.label_pdf, row.label_fetched_at = pdf, utcnow()
-        _on_order(session, row.order_id, "marketplace_label", posting=ref.external_id, bytes=len(pdf))
+        # Issue #7: the label is the shipment's label too (the fulfilment download and print paths).
+        shipment = delivery.store_label(session, posting_number=ref.external_id, pdf=pdf, actor=ACTOR)
+        _on_order(
+            session,
+            row.order_id,
+            "marketplace_label",
+            posting=ref.external_id,
+            bytes=len(pdf),
+            **({"shipment": shipment} if shipment else {}),
+        )
 
     run_in_transaction(engine, work)
     return f"label fetched ({len(pdf)} bytes)"
@@ -229,7 +315,6 @@ def cancel_posting(
         reason = choose_reason(adapter.list_cancel_reasons(), settings.cancel_reason_id)
         if reason is None:
             _refuse(engine, ref, "cancel", MarketplaceRejected("Ozon offers no cancel reason"), settings)
-            return "refused"  # pragma: no cover  (_refuse raises)
         comment = "Отменён продавцом" if reason.id == REASON_NEEDS_MESSAGE else ""
         try:
             adapter.cancel(ref.external_id, reason_id=reason.id, comment=comment)
@@ -258,7 +343,7 @@ def cancel_posting(
 # ------------------------------------------------------------------------------------------------ tracking
 
 #: Ozon accepts tracking numbers only for postings the seller (or a non-integrated carrier) delivers.
-TRACKABLE = frozenset({"non_integrated", "3pl_tracking"})
+TRACKABLE = delivery.SELLER_DELIVERS
 
 
 def send_tracking(

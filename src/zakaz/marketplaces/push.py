@@ -55,6 +55,11 @@ PUSH_TOPIC = "marketplace.push_received"
 ERROR_UNKNOWN = "ERROR_UNKNOWN"
 ERROR_PARAMETER_VALUE_MISSED = "ERROR_PARAMETER_VALUE_MISSED"
 ERROR_REQUEST_DUPLICATED = "ERROR_REQUEST_DUPLICATED"
+#: issue #7: chat pushes are stored like the others and handed to the support inbox (``zakaz.support.sync``)
+CHAT_PUSH_TOPIC = "marketplace.chat_push_received"  # issue #7
+CHAT_PUSH_TYPES = frozenset(  # issue #7
+    {"TYPE_NEW_MESSAGE", "TYPE_UPDATE_MESSAGE", "TYPE_MESSAGE_READ", "TYPE_CHAT_CLOSED"}
+)
 
 #: Pushes about one posting: stored and processed (the posting is re-read and applied).
 POSTING_KINDS = frozenset(
@@ -157,6 +162,7 @@ def receive_push(
         return error_answer(400, ERROR_PARAMETER_VALUE_MISSED, "posting_number is required")
     key = dedupe_key(body, message_type, event.kind, event.dedupe_key)
     process = event.kind in POSTING_KINDS
+    chat = message_type in CHAT_PUSH_TYPES  # issue #7
 
     def store(session: Session) -> int | None:
         row = {
@@ -177,6 +183,9 @@ def receive_push(
         )
         if push_id is not None and process:
             add_messages(session, [outbox_row(PUSH_TOPIC, "marketplace_push", push_id, {"push_id": push_id})])
+        if push_id is not None and chat:  # issue #7: the support inbox fetches that chat's new messages
+            job = {"push_id": push_id}  # issue #7
+            add_messages(session, [outbox_row(CHAT_PUSH_TOPIC, "marketplace_push", push_id, job)])  # issue #7
         return push_id
 
     if run_in_transaction(engine, store) is None:

@@ -6,7 +6,10 @@ a posting seen twice (a repeated sync, a push plus a poll, out-of-order pushes) 
 * first sight: terminal postings (cancelled / already handed over / delivered) are recorded but not
   imported; everything else goes through ``orders.intake.receive`` (dedupes on (channel, external_id));
 * later: status changes are written to the order's timeline; a marketplace cancellation cancels the
-  order (releasing its stock); ``delivered`` completes an order we shipped; a new ship-by date is taken.
+  order (releasing its stock; the parent of a split never does); a new ship-by date is taken. For a
+  posting Ozon delivers, its status moves the posting's shipment (``delivery.follow``: handed over, in
+  transit, delivered) and the order follows its shipments; any other shipped order is completed
+  directly on ``delivered``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session
 from zakaz.clock import utcnow
 from zakaz.config import Settings
 from zakaz.inventory import service as stock
+from zakaz.marketplaces import delivery
 from zakaz.marketplaces.base import MarketplaceOrder
 from zakaz.marketplaces.convert import to_order_create
 from zakaz.marketplaces.mappings import Lookups
@@ -45,6 +49,8 @@ NOT_IMPORTED = frozenset({S.cancelled, S.shipped, S.delivered})
 LEFT_WAREHOUSE = frozenset({S.partially_shipped, S.shipped, S.delivered})
 #: Ozon statuses of a cancelled posting.
 CANCELLED_STATUSES = frozenset({"cancelled", "cancelled_from_split_pending"})
+#: The parent of a split posting: cancelled on Ozon, its children carry on (never cancels our order).
+SPLIT_STATUSES = frozenset({"cancelled_from_split_pending"})
 
 Outcome = Literal["created", "updated", "unchanged", "skipped"]
 
@@ -245,6 +251,8 @@ def _follow(session: Session, row: MarketplacePosting, posting: MarketplaceOrder
         changed.append("tracking")
         row.tracking_number = posting.tracking_number
     if order is not None and "status" in changed:
+        timeline.flush(session)  # the status event first, then what it does to the shipment and order
+        delivery.follow(session, posting, actor=ACTOR)
         _apply_hint(session, row, order, posting, timeline)
     timeline.flush(session)
     if not changed:
@@ -258,6 +266,10 @@ def _apply_hint(
 ) -> None:
     current = OrderStatus(order.status)
     if posting.status_hint is S.cancelled and current is not S.cancelled:
+        if posting.external_status in SPLIT_STATUSES:
+            # Our ship call split the posting (one package per shipment): its children carry the parcels.
+            row.note = "split on Ozon into one posting per shipment"
+            return
         if current in LEFT_WAREHOUSE:
             row.needs_attention = True
             row.note = f"cancelled on Ozon after our order was {current.value}: check the return"[:500]
@@ -267,4 +279,6 @@ def _apply_hint(
         why = posting.cancel_reason or "no reason given"
         orders.cancel(session, order.id, actor=ACTOR, reason=f"cancelled on Ozon by {by}: {why}"[:500])
     elif posting.status_hint is S.delivered and current is S.shipped:
+        if delivery.carried_by_marketplace(session, order.id):
+            return  # issue #7: the order follows its Ozon shipments (``delivery.follow`` above)
         transition(order, S.delivered, timeline=timeline, actor=ACTOR, reason="Ozon: delivered")

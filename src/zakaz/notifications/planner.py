@@ -97,7 +97,11 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
     if event == "shipped":
         context.update(_shipping_extras(session, order.id, message.payload))
     if message.topic.startswith("return."):  # issue #6: the RMA and the reviewer's note
+        if message.payload.get("marketplace"):  # the marketplace talks to its own buyers about returns
+            return 0
         context.update(rma=message.payload.get("rma"), note=message.payload.get("note"))
+        if message.payload.get("label"):  # a return label is booked: link to it (the tracking page's route)
+            context["label_url"] = f"{context['tracking_url']}/returns/{message.payload.get('rma')}/label.pdf"
 
     def wants(channel: Channel) -> bool:
         events = {"email": settings.email_events, "sms": settings.sms_events, "push": settings.push_events}

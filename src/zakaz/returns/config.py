@@ -8,13 +8,20 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from zakaz.returns.reasons import ReturnReason
+from zakaz.returns.reasons import SHOPPER_REASONS, ReturnReason
 from zakaz.returns.refunds import RefundPolicy
 
 INSTRUCTIONS = {
     "ru": "Упакуйте товар, вложите лист с номером {rma} и отправьте на адрес склада {warehouse}.",
     "en": "Pack the items, enclose a sheet with the number {rma} and send them to the warehouse {warehouse}.",
     "zh": "请将商品包装好，附上写有编号 {rma} 的纸条，寄往仓库 {warehouse}。",
+}
+
+#: Marketplace orders: the marketplace runs the return (its own label and pick-up), we only follow it.
+MARKETPLACE_INSTRUCTIONS = {
+    "ru": "Возврат {rma} оформляется через {marketplace}: следуйте инструкциям маркетплейса.",
+    "en": "Return {rma} is handled by {marketplace}: follow the marketplace's instructions.",
+    "zh": "退货 {rma} 由 {marketplace} 处理：请按平台的说明操作。",
 }
 
 
@@ -24,7 +31,7 @@ class ReturnsSettings(BaseSettings):
     #: Days after delivery during which a return may be requested.
     window_days: int = Field(default=14, ge=0)
     #: Reasons shoppers may choose (codes of ``reasons.ReturnReason``).
-    reasons: list[ReturnReason] = Field(default_factory=lambda: list(ReturnReason))
+    reasons: list[ReturnReason] = Field(default_factory=lambda: [ReturnReason(r) for r in SHOPPER_REASONS])
     #: Approve at once when the seller is at fault.
     auto_approve_seller_fault: bool = True
     #: Approve at once when the units are worth less than this (kopecks); 0 disables.
@@ -38,10 +45,14 @@ class ReturnsSettings(BaseSettings):
     restocking_fee_percent: int = Field(default=10, ge=0, le=100)
     damaged_refund_percent: int = Field(default=0, ge=0, le=100)
     refund_shipping_for_seller_fault: bool = True
-    #: Carrier for return labels (a code in ``ZAKAZ_FULFILMENT_CARRIERS``); empty: instructions only.
+    #: Return labels: orders shipped by one of our carriers get a prepaid return label when approved
+    #: (marketplace orders never: the marketplace runs their returns). ``label_carrier`` (a code in
+    #: ``ZAKAZ_FULFILMENT_CARRIERS``) and ``label_service`` choose the return service; empty: the carrier
+    #: and service the order went out with.
+    labels: bool = True
     label_carrier: str = ""
     label_service: str = ""
-    #: Warehouse returns go to (code); empty: the first active warehouse.
+    #: Warehouse returns go to (code); empty: the warehouse the items shipped from (else the first active).
     warehouse: str = ""
     #: Refund provider for orders not sold through a marketplace: "manual" (offline) or "fake" (tests).
     payment_provider: str = "manual"

@@ -4,6 +4,13 @@
 repeated request finds the row it already wrote instead of refunding twice. ``return_quarantine`` keeps
 units that came back unfit for sale: they never re-enter stock, yet nothing disappears from the records
 (received = restocked + quarantined + missing, per line).
+
+Return labels (issue #6): ``label_status`` is None (instructions only), ``pending`` (a booking is queued),
+``ready`` (``carrier_code``/``service_code``/``booking_id``/``tracking_number``/``label_pdf`` hold the
+booking) or ``failed`` (``label_error`` says why; the instructions still stand). ``label_attempt`` counts
+bookings asked for: the carrier idempotency key contains it, so a retry books nothing new and a re-issue
+books afresh. ``return_sources`` links each marketplace return (``marketplace_returns``) to the RMA it
+became, or says why it could not become one yet (``problem``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from zakaz.clock import utcnow
 from zakaz.db import Base
-from zakaz.sqltypes import UTCDateTime
+from zakaz.sqltypes import Money, UTCDateTime
 
 
 class ReturnRequest(Base):
@@ -34,11 +41,13 @@ class ReturnRequest(Base):
     __table_args__ = (
         Index("ix_returns_status_created", "status", "created_at", "id"),
         Index("ix_returns_order", "order_id"),
+        Index("ix_returns_carrier_tracking", "carrier_code", "tracking_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    #: "return" (money back) or "exchange" (a replacement order)
+    #: "return" (money back), "exchange" (a replacement order) or "cancellation" (a marketplace posting
+    #: cancelled after it left: the goods come back to stock, nobody is refunded)
     kind: Mapped[str] = mapped_column(String(16), default="return")
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     status: Mapped[str] = mapped_column(String(16))
@@ -51,9 +60,19 @@ class ReturnRequest(Base):
     carrier_code: Mapped[str | None] = mapped_column(String(32))
     tracking_number: Mapped[str | None] = mapped_column(String(40))
     label_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    booking_id: Mapped[str | None] = mapped_column(String(64))
+    #: None (instructions only) | pending | ready | failed
+    label_status: Mapped[str | None] = mapped_column(String(16))
+    label_error: Mapped[str | None] = mapped_column(Text)
+    label_attempt: Mapped[int] = mapped_column(Integer, default=0)
+    #: occurred_at of the newest carrier scan applied; older scans are recorded, never applied
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the carrier delivered the parcel to the warehouse (receiving, i.e. counting, is still to do)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     #: the units' value at the prices paid, when requested (auto-approval limit, queue)
-    value_minor: Mapped[int] = mapped_column(Integer, default=0)
+    value_minor: Mapped[int] = mapped_column(Money, default=0)
     replacement_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     actor: Mapped[str] = mapped_column(String(128), default="system")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -88,10 +107,15 @@ class ReturnEvent(Base):
     """The return's own history (append-only); the order timeline gets a matching event."""
 
     __tablename__ = "return_events"
-    __table_args__ = (Index("ix_return_events_return", "return_id", "id"),)
+    __table_args__ = (
+        Index("ix_return_events_return", "return_id", "id"),
+        Index("ux_return_events_event_id", "event_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    #: carrier scan id (tracking events are deduplicated by it); None for our own events
+    event_id: Mapped[str | None] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
@@ -117,8 +141,8 @@ class Refund(Base):
     return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
     #: "refund" (quoted), "override" (operator's amount) or "exchange_difference"
     kind: Mapped[str] = mapped_column(String(24), default="refund")
-    amount_minor: Mapped[int] = mapped_column(Integer)
-    quoted_minor: Mapped[int] = mapped_column(Integer, default=0)
+    amount_minor: Mapped[int] = mapped_column(Money)
+    quoted_minor: Mapped[int] = mapped_column(Money, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
     provider: Mapped[str] = mapped_column(String(32))
     #: pending (sent, not confirmed) -> succeeded | recorded (marketplace / offline) | failed
@@ -153,3 +177,24 @@ class QuarantinedUnit(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(128), default="system")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReturnSource(Base):
+    """A marketplace return and the RMA it became (``return_id``), or why not yet (``problem``).
+
+    One row per ``marketplace_returns`` row (unique), so re-pulling the same marketplace return finds it.
+    ``applied_status`` is the marketplace status last applied: the same status again changes nothing.
+    """
+
+    __tablename__ = "return_sources"
+    __table_args__ = (Index("ix_return_sources_return", "return_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_return_id: Mapped[int] = mapped_column(ForeignKey("marketplace_returns.id"), unique=True)
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
+    #: unknown_posting | order_not_imported | unknown_sku | quantity | None (linked)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    applied_status: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -34,6 +34,7 @@ from zakaz.returns.service import lines_of, load_return, note_return, transition
 from zakaz.returns.states import ReturnStatus
 
 PAID_STATUSES = frozenset({"paid", "cod"})
+CANCELLATION_TEXT = "cancelled posting: the goods come back to stock, nobody is refunded; close the return"
 SETTLED = frozenset({"succeeded", "recorded"})
 
 
@@ -101,6 +102,9 @@ def exchange_credit(session: Session, ret: ReturnRequest, order: Order) -> int:
 def preview(session: Session, ret: ReturnRequest, order: Order, settings: ReturnsSettings) -> Preview:
     paid = paid_order(order)
     done = refunded_so_far(session, order.id)
+    if ret.kind == "cancellation":  # a marketplace cancellation: stock comes back, nobody is refunded
+        text = [{"line_no": None, "text": CANCELLATION_TEXT, "amount_minor": 0}]
+        return Preview("none", 0, 0, text, {}, {}, paid.paid, done.total_minor)
     if ret.kind == "exchange":
         replacement = load_order(session, ret.replacement_order_id) if ret.replacement_order_id else None
         credit = exchange_credit(session, ret, order)
@@ -168,6 +172,8 @@ def prepare_refund(
         return Prepared(existing.id, True, None, None)
     if existing is not None and existing.status == "pending":  # sent before, outcome unknown: send again
         return Prepared(existing.id, False, _request(existing, order), chosen)
+    if ret.kind == "cancellation":
+        raise Conflict(f"{ret.number}: {CANCELLATION_TEXT}", field="rma")
     if ret.status != ReturnStatus.inspected.value:
         raise Conflict(
             f"{ret.number} is {ret.status}; refunds follow inspection", field="rma", current=ret.status

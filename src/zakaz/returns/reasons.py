@@ -12,6 +12,13 @@ class ReturnReason(StrEnum):
     not_as_described = "not_as_described"
     changed_mind = "changed_mind"
     size_fit = "size_fit"
+    #: marketplace returns whose reason text matches none of ours (the text is kept in the comment);
+    #: not offered to shoppers
+    other = "other"
+
+
+#: What shoppers may choose by default (``other`` only comes from marketplaces).
+SHOPPER_REASONS = tuple(r for r in ReturnReason if r is not ReturnReason.other)
 
 
 SELLER_FAULT = frozenset(

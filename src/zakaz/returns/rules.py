@@ -98,3 +98,31 @@ def sla_level(age: timedelta, *, warn_hours: int, late_hours: int) -> str:
     if age >= timedelta(hours=warn_hours):
         return "warn"
     return "ok"
+
+
+# ---- return labels (issue #6) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """Which carrier books the return; ``service_code`` None: the carrier's first service."""
+
+    carrier_code: str
+    service_code: str | None
+
+
+def choose_label_carrier(
+    *, configured_carrier: str, configured_service: str, outbound: Sequence[tuple[str, str | None]]
+) -> LabelPlan | None:
+    """The configured return carrier/service, else the carrier and service the order went out with.
+
+    ``outbound``: (carrier, service) of the order's labelled shipments, those that carried the returned
+    units first. Empty: the order did not go out with one of our carriers, so no label (instructions only).
+    """
+    if not outbound:
+        return None
+    if configured_carrier:
+        same = next((service for carrier, service in outbound if carrier == configured_carrier), None)
+        return LabelPlan(configured_carrier, configured_service or same or None)
+    carrier, service = outbound[0]
+    return LabelPlan(carrier, service or None)

@@ -7,7 +7,7 @@ and an outbox message ``return.<state>`` (which notifies the shopper), all in th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from zakaz.outbox import add_messages, outbox_row
 from zakaz.returns import rules
 from zakaz.returns.config import INSTRUCTIONS, ReturnsSettings
 from zakaz.returns.models import QuarantinedUnit, ReturnEvent, ReturnLine, ReturnRequest
+from zakaz.returns.payments import MARKETPLACE_CHANNELS
 from zakaz.returns.reasons import Condition
 from zakaz.returns.states import TOPICS, ReturnStatus, check_transition
 
@@ -117,6 +118,7 @@ def _record(
     note: str | None,
     data: dict[str, Any] | None,
     topic: str | None,
+    event_id: str | None = None,
 ) -> None:
     session.flush()
     now = utcnow()
@@ -126,6 +128,7 @@ def _record(
         [
             {
                 "return_id": ret.id,
+                "event_id": event_id,
                 "type": type_,
                 "from_status": from_status,
                 "to_status": ret.status,
@@ -163,6 +166,10 @@ def _record(
             "to_status": ret.status,
             "note": note if ret.status == S.rejected.value else None,  # the shopper reads why
             "at": now.isoformat(),
+            # a return label is (being) booked: the "approved" message links to it
+            "label": ret.label_status in ("pending", "ready"),
+            # marketplace orders: the marketplace talks to its buyer, we do not
+            "marketplace": order.channel if order.channel in MARKETPLACE_CHANNELS else None,
         }
         add_messages(session, [outbox_row(topic, "return", ret.id, payload)])
 
@@ -176,8 +183,11 @@ def transition_return(
     actor: str,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    event_id: str | None = None,
 ) -> None:
-    """Move ``ret`` to ``target`` or raise InvalidTransition (409 with the allowed targets)."""
+    """Move ``ret`` to ``target`` or raise InvalidTransition (409 with the allowed targets).
+
+    ``event_id``: the carrier scan that caused it (scans are deduplicated by it)."""
     check_transition(ret.status, target)
     previous = ret.status
     ret.status = target.value
@@ -192,6 +202,7 @@ def transition_return(
         note=note,
         data=data,
         topic=TOPICS[target],
+        event_id=event_id,
     )
 
 
@@ -204,8 +215,9 @@ def note_return(
     actor: str,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    event_id: str | None = None,
 ) -> None:
-    """An event without a status change (review notes, refund overrides, labels): audited, no message."""
+    """An event without a status change (review notes, refund overrides, labels, scans): no message."""
     _record(
         session,
         ret,
@@ -216,6 +228,30 @@ def note_return(
         note=note,
         data=data,
         topic=None,
+        event_id=event_id,
+    )
+
+
+def record_requested(
+    session: Session,
+    ret: ReturnRequest,
+    order: Order,
+    *,
+    actor: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The first event of a request opened elsewhere (marketplaces): ``return.requested``."""
+    _record(
+        session,
+        ret,
+        order,
+        type_=S.requested.value,
+        from_status=None,
+        actor=actor,
+        note=note,
+        data=data,
+        topic=TOPICS[S.requested],
     )
 
 
@@ -339,10 +375,31 @@ def _exchange_errors(session: Session, items: Sequence[ItemIn], kind: str) -> li
 # ---- review ----------------------------------------------------------------------------------------------
 
 
-def _return_warehouse(session: Session, settings: ReturnsSettings) -> Warehouse | None:
-    stmt = select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.priority, Warehouse.id)
+def return_warehouse(
+    session: Session,
+    settings: ReturnsSettings,
+    *,
+    order_id: int | None = None,
+    order_line_ids: Collection[int] = (),
+) -> Warehouse | None:
+    """The configured returns warehouse; else the one the returned units shipped from; else the first
+    active one."""
     if settings.warehouse:
-        stmt = select(Warehouse).where(Warehouse.code == settings.warehouse)
+        return session.scalars(select(Warehouse).where(Warehouse.code == settings.warehouse).limit(1)).first()
+    if order_id is not None:
+        stmt = (
+            select(Warehouse)
+            .join(Shipment, Shipment.warehouse_id == Warehouse.id)
+            .where(Shipment.order_id == order_id, Shipment.status != ShipmentState.cancelled.value)
+        )
+        if order_line_ids:
+            stmt = stmt.join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id).where(
+                ShipmentLine.order_line_id.in_(order_line_ids)
+            )
+        found = session.scalars(stmt.order_by(Shipment.id).limit(1)).first()
+        if found is not None:
+            return found
+    stmt = select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.priority, Warehouse.id)
     return session.scalars(stmt.limit(1)).first()
 
 
@@ -363,11 +420,16 @@ def approve(
     settings: ReturnsSettings,
     intake: IntakeConfig | None = None,
 ) -> None:
-    warehouse = _return_warehouse(session, settings)
+    from zakaz.returns.labels import plan_label
+
+    line_ids = {ln.order_line_id for ln in lines_of(session, ret.id)}
+    warehouse = return_warehouse(session, settings, order_id=order.id, order_line_ids=line_ids)
     customer = session.get(Customer, order.customer_id) if order.customer_id else None
     ret.warehouse_id = warehouse.id if warehouse else None
     ret.instructions = instructions_for(ret, warehouse, customer.locale if customer else "ru")
     ret.review_note = note
+    # orders that went out with one of our carriers get a return label, booked by an outbox job
+    labelled = plan_label(session, ret, order, settings)
     transition_return(
         session,
         ret,
@@ -375,7 +437,7 @@ def approve(
         order=order,
         actor=actor,
         note=note or None,
-        data={"auto": ret.auto_approved},
+        data={"auto": ret.auto_approved, **({"label_carrier": ret.carrier_code} if labelled else {})},
     )
     trusted = (
         settings.trusted_customer_min_orders > 0
@@ -421,7 +483,7 @@ def add_note(session: Session, rma: str, *, note: str, actor: str) -> ReturnRequ
 
 def mark_in_transit(session: Session, rma: str, *, tracking_number: str | None, actor: str) -> ReturnRequest:
     ret = load_return(session, rma, for_update=True)
-    if tracking_number:
+    if tracking_number and ret.label_status != "ready":  # a booked label keeps its carrier's number
         ret.tracking_number = tracking_number
     transition_return(
         session,
@@ -435,8 +497,14 @@ def mark_in_transit(session: Session, rma: str, *, tracking_number: str | None, 
 
 
 def close(session: Session, rma: str, *, note: str, actor: str) -> ReturnRequest:
+    from zakaz.returns.labels import void_label
+
     ret = load_return(session, rma, for_update=True)
-    transition_return(session, ret, S.closed, order=load_order(session, ret.order_id), actor=actor, note=note)
+    order = load_order(session, ret.order_id)
+    sent = ret.status != S.approved.value
+    transition_return(session, ret, S.closed, order=order, actor=actor, note=note)
+    if not sent:  # withdrawn before the parcel left: its return label is cancelled with the carrier
+        void_label(session, ret, order, actor=actor, why="the return was closed")
     return ret
 
 

@@ -25,7 +25,8 @@ TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
     S.requested: frozenset({S.approved, S.rejected}),
     # Shoppers may also hand the parcel in at the counter: approved -> received directly.
     S.approved: frozenset({S.in_transit, S.received, S.closed}),
-    S.in_transit: frozenset({S.received}),
+    # closed from in_transit: the parcel was lost, or a marketplace cancelled or disposed of it on the way
+    S.in_transit: frozenset({S.received, S.closed}),
     S.received: frozenset({S.inspected}),
     S.inspected: frozenset({S.refunded, S.exchanged, S.closed}),
     S.rejected: frozenset(),
@@ -36,6 +37,9 @@ TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
 
 #: Not finished yet (the back-office queue and its SLA colouring).
 OPEN = frozenset({S.requested, S.approved, S.in_transit, S.received, S.inspected})
+
+#: The forward path an outside source (carrier scans, marketplace statuses) may move a return along.
+PROGRESS: tuple[ReturnStatus, ...] = (S.requested, S.approved, S.in_transit, S.received, S.inspected)
 
 #: Outbox topic written for each target status.
 TOPICS: dict[ReturnStatus, str] = {status: f"return.{status.value}" for status in ReturnStatus}

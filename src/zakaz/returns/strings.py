@@ -20,6 +20,11 @@ WORDS: dict[str, dict[str, str]] = {
         "error": "Проверьте заявку",
         "your_returns": "Ваши возвраты",
         "back": "К заказу",
+        "label": "Скачать ярлык для отправки (PDF)",
+        "label_pending": "Ярлык для отправки готовится — обновите страницу через минуту.",
+        "label_hint": "Распечатайте ярлык, наклейте на посылку и сдайте её перевозчику: доставка бесплатна.",
+        "tracking": "Трек-номер",
+        "arrived": "Посылка пришла на склад, мы проверяем товар.",
     },
     "en": {
         "link": "Return or exchange items",
@@ -38,6 +43,11 @@ WORDS: dict[str, dict[str, str]] = {
         "error": "Please check the request",
         "your_returns": "Your returns",
         "back": "Back to the order",
+        "label": "Download the shipping label (PDF)",
+        "label_pending": "Your shipping label is being prepared: reload this page in a minute.",
+        "label_hint": "Print the label, stick it on the parcel and hand it to the carrier: shipping is free.",
+        "tracking": "Tracking number",
+        "arrived": "The parcel has reached our warehouse; we are checking the items.",
     },
     "zh": {
         "link": "退货或换货",
@@ -56,6 +66,11 @@ WORDS: dict[str, dict[str, str]] = {
         "error": "请检查申请内容",
         "your_returns": "您的退货",
         "back": "返回订单",
+        "label": "下载寄件面单（PDF）",
+        "label_pending": "寄件面单正在生成，请一分钟后刷新页面。",
+        "label_hint": "请打印面单并贴在包裹上，交给快递公司：运费由我们承担。",
+        "tracking": "运单号",
+        "arrived": "包裹已到达仓库，我们正在检查商品。",
     },
 }
 
@@ -67,6 +82,7 @@ REASONS: dict[str, dict[str, str]] = {
         "not_as_described": "Не соответствует описанию",
         "changed_mind": "Передумал(а)",
         "size_fit": "Не подошёл размер",
+        "other": "Другое (маркетплейс)",
     },
     "en": {
         "defective": "Defective",
@@ -75,6 +91,7 @@ REASONS: dict[str, dict[str, str]] = {
         "not_as_described": "Not as described",
         "changed_mind": "Changed my mind",
         "size_fit": "Size or fit",
+        "other": "Other (marketplace)",
     },
     "zh": {
         "defective": "质量问题",
@@ -83,6 +100,7 @@ REASONS: dict[str, dict[str, str]] = {
         "not_as_described": "与描述不符",
         "changed_mind": "不想要了",
         "size_fit": "尺码不合适",
+        "other": "其他（电商平台）",
     },
 }
 

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
 from zakaz.inventory.models import Warehouse
+from zakaz.marketplaces.models import MarketplaceReturn
 from zakaz.orders.models import Order
 from zakaz.returns import rules
 from zakaz.returns.config import ReturnsSettings
-from zakaz.returns.models import QuarantinedUnit, Refund, ReturnEvent, ReturnRequest
+from zakaz.returns.models import QuarantinedUnit, Refund, ReturnEvent, ReturnRequest, ReturnSource
+from zakaz.returns.payments import MARKETPLACE_CHANNELS
 from zakaz.returns.service import lines_of
 from zakaz.returns.states import OPEN, TRANSITIONS, ReturnStatus
 
@@ -46,6 +48,24 @@ def _order_number(session: Session, order_id: int | None) -> str | None:
     return session.scalar(select(Order.number).where(Order.id == order_id))
 
 
+def _source(session: Session, return_id: int) -> dict[str, Any] | None:
+    """The marketplace return behind an RMA (None for our own)."""
+    row = session.execute(
+        select(
+            MarketplaceReturn.external_id,
+            MarketplaceReturn.posting_number,
+            MarketplaceReturn.kind,
+            MarketplaceReturn.status,
+            MarketplaceReturn.reason,
+        )
+        .join(ReturnSource, ReturnSource.marketplace_return_id == MarketplaceReturn.id)
+        .where(ReturnSource.return_id == return_id)
+    ).first()
+    if row is None:
+        return None
+    return {"return_id": row[0], "posting": row[1], "kind": row[2], "status": row[3], "reason": row[4]}
+
+
 def return_detail(session: Session, ret: ReturnRequest, settings: ReturnsSettings) -> dict[str, Any]:
     events = session.scalars(
         select(ReturnEvent).where(ReturnEvent.return_id == ret.id).order_by(ReturnEvent.id)
@@ -69,6 +89,19 @@ def return_detail(session: Session, ret: ReturnRequest, settings: ReturnsSetting
         "instructions": ret.instructions,
         "carrier": ret.carrier_code,
         "tracking_number": ret.tracking_number,
+        "label": {
+            "status": ret.label_status,
+            "carrier": ret.carrier_code if ret.label_status else None,
+            "service": ret.service_code if ret.label_status else None,
+            "tracking_number": ret.tracking_number if ret.label_status == "ready" else None,
+            "error": ret.label_error,
+            "url": f"/api/v1/returns/{ret.number}/label" if ret.label_status == "ready" else None,
+            # marketplace orders never get our label (the marketplace runs their returns)
+            "possible": session.scalar(select(Order.channel).where(Order.id == ret.order_id))
+            not in MARKETPLACE_CHANNELS,
+        },
+        "arrived_at": _iso(ret.arrived_at),
+        "marketplace": _source(session, ret.id),
         "warehouse": warehouse.code if warehouse else None,
         "value_minor": ret.value_minor,
         "replacement_order": _order_number(session, ret.replacement_order_id),
@@ -131,7 +164,10 @@ def queue(
                 "status": ret.status,
                 "order": order_number,
                 "reason": ret.reason,
+                "source": ret.source,
                 "value_minor": ret.value_minor,
+                "label_status": ret.label_status,
+                "arrived": ret.arrived_at is not None and ret.status in ("approved", "in_transit"),
                 "created_at": ret.created_at,
                 "age": age,
                 "age_hours": round(age.total_seconds() / 3600, 1),

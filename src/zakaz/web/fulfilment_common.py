@@ -41,6 +41,7 @@ SHIPMENT_STATUS = {
 PICK_LIST_STATUS = {"open": N_("Open"), "completed": N_("Completed")}
 
 CARRIER = {"cdek": N_("CDEK"), "russian_post": N_("Russian Post"), "courier": N_("Courier")}
+CARRIER["ozon"] = N_("Ozon (FBS)")  # issue #7: Ozon delivers its FBS postings
 
 #: Packing-station refusals by machine code: what to tell the packer (the domain's text follows it).
 REFUSAL = {

@@ -19,7 +19,7 @@ from zakaz.db import run_in_transaction, unit_of_work
 from zakaz.errors import DomainError, NotFound
 from zakaz.fulfilment import packing, shipping
 from zakaz.fulfilment.documents.pdfs import packing_slip_pdf
-from zakaz.fulfilment.errors import NotReadyToPack
+from zakaz.fulfilment.errors import LabelNotReady, NotReadyToPack
 from zakaz.fulfilment.shipments import load_shipment
 from zakaz.fulfilment.views import list_shipments, packing_slip_data, shipment_detail
 from zakaz.users.service import SessionUser
@@ -39,6 +39,10 @@ from zakaz.web.templating import render
 
 router = APIRouter()
 BASE = "/fulfilment/packing"
+LABEL_PENDING = N_(  # issue #7
+    "Ozon has not printed this label yet (about a minute after the posting is shipped). It is downloaded "
+    "automatically: reload this page shortly."
+)
 
 
 def station_url(number: str) -> str:
@@ -61,7 +65,9 @@ def _station(session: Session, request: Request, ref: str) -> dict[str, Any]:
         "state": state,
         "blocked": blocked,
         "boxes": boxes,
-        "has_label": bool(detail["tracking_number"]),
+        "has_label": bool(detail["tracking_number"]) and detail["label_status"] != "pending",  # issue #7
+        "label_pending": detail["label_status"] == "pending",  # issue #7: Ozon has not printed it yet
+        "marketplace": detail["delivered_by_marketplace"],  # issue #7: booked by Ozon, not by us
     }
 
 
@@ -216,6 +222,9 @@ def label_pdf(request: Request, user: Reader, ref: str) -> Response:
     with unit_of_work(engine_of(request), read_only=True) as session:
         shipment = load_shipment(session, ref)
         if not shipment.label_pdf:
+            if isinstance(shipping.missing_label(shipment), LabelNotReady):  # issue #7: say so, no error page
+                flash.flash(request, user, "info", LABEL_PENDING)
+                return RedirectResponse(station_url(shipment.number), status_code=303)
             raise NotFound(f"shipment {shipment.number} has no label yet")
         return pdf(shipment.label_pdf, f"label-{shipment.number}.pdf")
 

@@ -18,6 +18,7 @@ from zakaz.orders.views import load_order, timeline_of
 from zakaz.users.service import SessionUser
 from zakaz.web import actions, flash
 from zakaz.web.deps import Forbidden, Poster, Reader, engine_of
+from zakaz.web.support import order_conversations  # issue #7
 from zakaz.web.templating import render
 
 router = APIRouter()
@@ -78,6 +79,7 @@ def order_page(request: Request, number: str, user: Reader) -> Response:
                 "plan": plan,
                 "warehouse_names": names,
                 "actions": offered_actions(user, order.status),
+                "conversations": order_conversations(session, order_id, user),  # issue #7: buyer chats
             },
             user=user,
         )

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from zakaz.api.fulfilment import fulfilment_settings, get_registry
 from zakaz.api.returns import payment_provider, returns_settings, settle
 from zakaz.auth.roles import Permission
+from zakaz.carriers.base import CarrierError
 from zakaz.db import run_in_transaction, unit_of_work
 from zakaz.errors import DomainError, ValidationFailed
 from zakaz.orders.views import load_order
-from zakaz.returns import money, service
+from zakaz.returns import labels, money, service
+from zakaz.returns.marketplace import needs_attention
 from zakaz.returns.reasons import Condition
 from zakaz.returns.views import queue, return_detail
 from zakaz.web import flash
@@ -40,6 +43,18 @@ CONDITION = {
     "missing": N_("Missing"),
 }
 SLA_CLASS = {"late": "overdue", "warn": "warn-text", "ok": "", "done": ""}
+# issue #6: return labels and marketplace returns that are not an RMA yet
+LABEL_STATUS = {
+    "pending": N_("Being booked"),
+    "ready": N_("Ready"),
+    "failed": N_("Carrier refused"),
+}
+PROBLEM = {
+    "unknown_posting": N_("Unknown posting"),
+    "order_not_imported": N_("Posting not imported as an order"),
+    "unknown_sku": N_("Article not in the order"),
+    "quantity": N_("More units than the order has"),
+}
 
 
 @router.get("/returns", name="returns")
@@ -47,7 +62,16 @@ def returns_page(request: Request, user: Reader, status: str | None = None) -> R
     settings = returns_settings(request)
     with unit_of_work(engine_of(request), read_only=True) as session:
         items = queue(session, settings, status=status or None)
-    context = {"nav": "returns", "items": items, "status": status or "", "statuses": STATUS, "sla": SLA_CLASS}
+        unlinked = needs_attention(session)
+    context = {
+        "nav": "returns",
+        "items": items,
+        "unlinked": unlinked,
+        "problems": PROBLEM,
+        "status": status or "",
+        "statuses": STATUS,
+        "sla": SLA_CLASS,
+    }
     return render(request, "returns/queue.html", context, user=user)
 
 
@@ -67,8 +91,63 @@ def return_page(rma: str, request: Request, user: Reader) -> Response:
         "statuses": STATUS,
         "conditions": CONDITION,
         "sla": SLA_CLASS,
+        "label_statuses": LABEL_STATUS,
     }
     return render(request, "returns/detail.html", context, user=user)
+
+
+@router.get("/returns/{rma}/label.pdf", name="return_label")
+def return_label(rma: str, request: Request, user: Reader) -> Response:
+    with unit_of_work(engine_of(request), read_only=True) as session:
+        ret = service.load_return(session, rma)
+        pdf = ret.label_pdf if ret.label_status == labels.READY else None
+        number = ret.number
+    if not pdf:
+        return _back(number)
+    headers = {"Content-Disposition": f'inline; filename="return-label-{number}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post("/returns/{rma}/label")
+def issue_label(
+    rma: str, request: Request, user: Poster, reissue: Annotated[str, Form(max_length=1)] = ""
+) -> Response:
+    """Book the return label now (or re-issue it): the carrier call runs between two transactions."""
+    require(Permission.orders_write)(user)
+    engine, settings = engine_of(request), returns_settings(request)
+    try:
+        requested = run_in_transaction(
+            engine,
+            lambda s: labels.request_label(
+                s, rma, reissue=reissue == "1", actor=user.actor, settings=settings
+            ),
+        )
+        if requested is not None:
+            labels.run_booking(
+                engine,
+                *requested,
+                registry=get_registry(request),
+                fulfilment=fulfilment_settings(request),
+                actor=user.actor,
+            )
+    except CarrierError as exc:
+        flash.flash(
+            request, user, "error", N_("The carrier refused the label: %(detail)s"), detail=exc.detail
+        )
+        return _back(rma)
+    except DomainError as exc:
+        flash.flash(request, user, "error", N_("Not changed: %(detail)s"), detail=exc.detail)
+        return _back(rma)
+    flash.flash(request, user, "success", N_("Return label booked for %(rma)s."), rma=rma)
+    return _back(rma)
+
+
+@router.post("/returns/{rma}/close")
+def close(
+    rma: str, request: Request, user: Poster, note: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    require(Permission.orders_write)(user)
+    return _run(request, user, rma, lambda s: service.close(s, rma, note=note, actor=user.actor))
 
 
 def _back(rma: str) -> RedirectResponse:

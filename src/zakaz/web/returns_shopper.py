@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from zakaz.errors import ValidationFailed
 from zakaz.orders.views import load_order
 from zakaz.returns import service
 from zakaz.returns.config import ReturnsSettings, get_returns_settings
+from zakaz.returns.labels import PENDING, READY
 from zakaz.returns.models import ReturnRequest
 from zakaz.returns.strings import REASONS, STATUSES, WORDS
 from zakaz.tracking.routes import _lang, _order_id, _page
@@ -31,7 +32,18 @@ def _settings(request: Request) -> ReturnsSettings:
     return found or get_returns_settings()
 
 
-def _state(session: Session, order_id: int) -> dict[str, Any]:
+def _label_view(r: ReturnRequest, token: str, lang: str) -> dict[str, Any]:
+    """issue #6: what the shopper sees of a return label (download link, or "being prepared")."""
+    ready = r.label_status == READY and r.status == "approved"
+    return {
+        "label_url": f"/track/{token}/returns/{r.number}/label.pdf?lang={lang}" if ready else None,
+        "label_pending": r.label_status == PENDING and r.status == "approved",
+        "tracking_number": r.tracking_number if r.label_status == READY else None,
+        "arrived": r.arrived_at is not None and r.status in ("approved", "in_transit"),
+    }
+
+
+def _state(session: Session, order_id: int, token: str = "", lang: str = "ru") -> dict[str, Any]:
     order = load_order(session, order_id)
     states, delivered_at = service.line_states(session, order)
     names = {ln.line_no: ln.name for ln in order.lines}
@@ -45,7 +57,15 @@ def _state(session: Session, order_id: int) -> dict[str, Any]:
             for no, st in sorted(states.items())
             if st.returnable > 0 and delivered_at is not None
         ],
-        "existing": [{"rma": r.number, "status": r.status, "instructions": r.instructions} for r in existing],
+        "existing": [
+            {
+                "rma": r.number,
+                "status": r.status,
+                "instructions": r.instructions,
+                **_label_view(r, token, lang),
+            }
+            for r in existing
+        ],
     }
 
 
@@ -70,7 +90,7 @@ def return_form(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
     if order_id is None:
         return HTMLResponse("", status_code=404)
     with unit_of_work(ctx.engine, read_only=True) as session:
-        state = _state(session, order_id)
+        state = _state(session, order_id, token, _lang(request))
     return _render(request, token, created=None, errors=[], **state)
 
 
@@ -114,5 +134,29 @@ async def return_submit(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
     except ValidationFailed as exc:
         created, errors = None, exc.errors
     with unit_of_work(ctx.engine, read_only=True) as session:
-        state = _state(session, order_id)
+        state = _state(session, order_id, token, _lang(request))
+    if created is not None:  # issue #6: the new return's label state (a label is booked right after)
+        created.update(next((r for r in state["existing"] if r["rma"] == created["rma"]), {}))
     return _render(request, token, 201 if created else 422, created=created, errors=errors, **state)
+
+
+@router.get("/track/{token}/returns/{rma}/label.pdf")
+def return_label(token: str, rma: str, request: Request, ctx: Ctx) -> Response:
+    """issue #6: the shopper's return label; while it is not ready, the return's status page instead."""
+    order_id = _order_id(token)
+    if order_id is None:
+        return HTMLResponse("", status_code=404)
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        ret = session.scalar(
+            select(ReturnRequest).where(
+                ReturnRequest.number == rma.strip().upper(), ReturnRequest.order_id == order_id
+            )
+        )
+        pdf = ret.label_pdf if ret is not None and ret.label_status == READY else None
+        number = ret.number if ret is not None else None
+    if number is None:
+        return HTMLResponse("", status_code=404)
+    if not pdf:
+        return RedirectResponse(f"/track/{token}/return?lang={_lang(request)}", status_code=303)
+    headers = {"Content-Disposition": f'inline; filename="return-label-{number}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)

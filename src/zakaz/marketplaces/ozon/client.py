@@ -286,6 +286,65 @@ class OzonClient:
                 )
             last_id = int(new_last) if isinstance(new_last, str) and new_last.isdigit() else new_last
 
+    # ----------------------------------------------------------------------------- chats (issue #7)
+
+    def iter_chats(
+        self, *, unread_only: bool = False, status: str = "All", limit: int = 100
+    ) -> Iterator[JSON]:
+        """``/v3/chat/list`` items, cursor-paged: ``{chat{chat_id, chat_status, chat_type, created_at},
+        unread_count, last_message_id, first_unread_message_id}``."""
+        body = {"filter": {"chat_status": status, "unread_only": unread_only}}
+        return self.iter_cursor(E.CHAT_LIST, body, items_key="chats", limit=limit)
+
+    def chat_history(
+        self,
+        chat_id: str,
+        *,
+        from_message_id: str | None = None,
+        direction: str = "Forward",
+        limit: int = 50,
+        message_ids: Sequence[str] = (),
+    ) -> JSON:
+        """One page of ``/v3/chat/history``: ``{"has_next", "messages": [...]}``.
+
+        ``direction`` is ``Forward`` (older -> newer) or ``Backward`` (Ozon's default: from the newest).
+        Treat ``from_message_id`` as inclusive (callers de-duplicate by message id).
+        """
+        body: dict[str, Any] = {"chat_id": chat_id, "direction": direction, "limit": limit}
+        if from_message_id:
+            body["from_message_id"] = _int64(from_message_id)
+        if message_ids:
+            body["filter"] = {"message_ids": [str(m) for m in message_ids]}
+        return self.call(E.CHAT_HISTORY, body)
+
+    def chat_send_message(self, chat_id: str, text: str) -> None:
+        """Send plain text (1..1000 characters). Not idempotent: a lost answer means "maybe sent"."""
+        self.call(E.CHAT_SEND, {"chat_id": chat_id, "text": text})
+
+    def chat_start(self, posting_number: str) -> str:
+        """Open (or find) the buyer chat of a posting; returns its chat id."""
+        data = self.call(E.CHAT_START, {"posting_number": posting_number})
+        result = data.get("result")
+        chat_id = result.get("chat_id") if isinstance(result, Mapping) else data.get("chat_id")
+        if not chat_id:
+            raise TransientApiError(
+                http_status=200, code=None, message="answer without chat_id", path=E.CHAT_START.path
+            )
+        return str(chat_id)
+
+    def chat_read(self, chat_id: str, from_message_id: str) -> int:
+        """Mark the chat read up to ``from_message_id``; returns Ozon's remaining ``unread_count``."""
+        data = self.call(E.CHAT_READ, {"chat_id": chat_id, "from_message_id": _int64(from_message_id)})
+        try:
+            return int(data.get("unread_count") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+
+def _int64(value: str) -> int | str:
+    """Message ids are int64: sent as JSON numbers when they are digits (Ozon may send them as strings)."""
+    return int(value) if value.isdigit() else value
+
 
 def _items(container: Mapping[str, Any], key: str) -> list[JSON]:
     value = container.get(key) or []

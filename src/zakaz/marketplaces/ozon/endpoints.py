@@ -71,6 +71,13 @@ class E:
     # 1 request/minute [2nd]; v1 reported disabled 2026-04-07 in favour of v2 (cursor) -- see notes 2.12.
     WAREHOUSES = _ep("/v1/warehouse/list", rate_per_sec=1 / 60, burst=1)
     ROLES = _ep("/v1/roles")
+    # issue #7: chats (notes 2.14). Buyer chats (history/send/start/read) need Premium Plus: 403 otherwise.
+    # Sending has no idempotency key: never repeated blindly (support.sync reconciles by reading history).
+    CHAT_LIST = _ep("/v3/chat/list", max_items=1000, pagination=Pagination.cursor)  # issue #7
+    CHAT_HISTORY = _ep("/v3/chat/history", max_items=1000)  # issue #7: from_message_id + direction
+    CHAT_SEND = _ep("/v1/chat/send/message", idempotent=False)  # issue #7: text 1..1000 chars, plain
+    CHAT_START = _ep("/v1/chat/start", idempotent=False)  # issue #7
+    CHAT_READ = _ep("/v2/chat/read")  # issue #7: "read up to this message" (a set-to-value write)
 
 
 ALL: tuple[Endpoint, ...] = tuple(v for k, v in vars(E).items() if isinstance(v, Endpoint))
@@ -79,3 +86,5 @@ ALL: tuple[Endpoint, ...] = tuple(v for k, v in vars(E).items() if isinstance(v,
 STOCK_PAIR_MIN_INTERVAL_S = 30.0
 #: Labels are printable 45-60 s after assembly.
 LABEL_READY_AFTER_S = 45.0
+#: issue #7: a buyer chat message is 1..1000 characters of plain text (notes 2.14).
+CHAT_TEXT_MAX = 1000

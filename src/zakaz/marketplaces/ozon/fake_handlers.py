@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from zakaz.marketplaces.ozon.fake_state import FakeOzonState
+from zakaz.marketplaces.ozon.fake_state import FakeOzonState, iso_ms  # issue #7: iso_ms
 
 JSON = dict[str, Any]
 
@@ -258,3 +258,163 @@ def stocks(state: FakeOzonState, body: JSON) -> Any:
             }
         )
     return {"result": result}
+
+
+# ------------------------------------------------------------------------------------------ chats (issue #7)
+
+#: Buyer chats need Premium Plus for history/send/start/read (notes 2.14).
+BUYER_CHATS = frozenset({"Buyer_Seller", "Buyer_Seller_Select"})
+PREMIUM_MESSAGE = "Access denied: this method requires the Premium Plus subscription"
+#: After delivery the seller may only answer within 48 h of the buyer's last message (notes 2.14).
+REPLY_WINDOW_S = 48 * 3600
+_POSTING_DONE = frozenset({"delivered", "cancelled", "cancelled_from_split_pending"})
+
+
+def _chat(state: FakeOzonState, body: JSON) -> JSON | Response:
+    chat = state.chats.get(str(body.get("chat_id") or ""))
+    if chat is None:
+        return error(404, 5, "chat not found")
+    if chat["chat_type"] in BUYER_CHATS and not state.premium:
+        return error(403, 7, PREMIUM_MESSAGE)
+    return chat
+
+
+def _limit(body: JSON, default: int) -> int | None:
+    limit = body.get("limit", default)
+    return limit if isinstance(limit, int) and 1 <= limit <= 1000 else None
+
+
+def _render_message(state: FakeOzonState, chat: JSON, m: JSON) -> JSON:
+    posting = state.postings.get(chat.get("_posting") or "")
+    return {
+        "message_id": str(m["message_id"]),
+        "created_at": iso_ms(m["created_at"]),
+        "data": [m["text"]],
+        "is_image": False,
+        "is_read": m["is_read"],
+        "moderate_image_status": "",
+        "user": {"id": m["user_id"], "type": m["user_type"]},
+        "context": {"order_number": posting["order_number"] if posting else "", "sku": ""},
+    }
+
+
+def chat_list(state: FakeOzonState, body: JSON) -> Any:
+    filters = body.get("filter", {})
+    if not isinstance(filters, dict):
+        return bad("proto: syntax error (line 1:11): unexpected token [")
+    limit = _limit(body, 30)
+    if limit is None:
+        return bad("limit must be 1..1000")
+    wanted = {"Opened": {"Opened"}, "Closed": {"Closed"}}.get(filters.get("chat_status") or "All")
+    rows = []
+    for chat in sorted(state.chats.values(), key=lambda c: (c["created_at"], c["chat_id"])):
+        unread = [m for m in state.chat_messages[chat["chat_id"]] if not m["is_read"]]
+        if (wanted and chat["chat_status"] not in wanted) or (filters.get("unread_only") and not unread):
+            continue
+        messages = state.chat_messages[chat["chat_id"]]
+        rows.append(
+            {
+                "chat": {k: v for k, v in chat.items() if not k.startswith("_")},
+                "first_unread_message_id": str(unread[0]["message_id"]) if unread else "0",
+                "last_message_id": str(messages[-1]["message_id"]) if messages else "0",
+                "unread_count": len(unread),
+            }
+        )
+    start = int(body.get("cursor") or 0)
+    page = rows[start : start + limit]
+    has_next = start + limit < len(rows)
+    total = sum(1 for ms in state.chat_messages.values() for m in ms if not m["is_read"])
+    return {
+        "chats": page,
+        "total_unread_count": total,
+        "cursor": str(start + limit) if has_next else "",
+        "has_next": has_next,
+    }
+
+
+def chat_history(state: FakeOzonState, body: JSON) -> Any:
+    chat = _chat(state, body)
+    if isinstance(chat, Response):
+        return chat
+    direction = body.get("direction") or "Backward"
+    limit = _limit(body, 50)
+    if direction not in ("Forward", "Backward") or limit is None:
+        return bad("direction must be Forward or Backward, limit 1..1000")
+    messages = state.chat_messages[chat["chat_id"]]
+    ids = (body.get("filter") or {}).get("message_ids") or []
+    if ids:
+        messages = [m for m in messages if str(m["message_id"]) in {str(i) for i in ids}]
+    start = body.get("from_message_id")
+    if start not in (None, "", 0, "0"):
+        first = int(start)  # inclusive, in both directions
+        messages = [
+            m
+            for m in messages
+            if (m["message_id"] >= first if direction == "Forward" else m["message_id"] <= first)
+        ]
+    ordered = messages if direction == "Forward" else list(reversed(messages))
+    return {
+        "has_next": len(ordered) > limit,
+        "messages": [_render_message(state, chat, m) for m in ordered[:limit]],
+    }
+
+
+def chat_send_message(state: FakeOzonState, body: JSON) -> Any:
+    chat = _chat(state, body)
+    if isinstance(chat, Response):
+        return chat
+    text = body.get("text")
+    if not isinstance(text, str) or not 1 <= len(text) <= 1000:
+        return bad("text must be 1..1000 characters")
+    if chat["chat_status"] == "Closed":
+        return bad("chat is closed")
+    if chat["chat_type"] in BUYER_CHATS and not _may_write(state, chat):
+        return bad("you can reply only within 48 hours of the buyer's last message")
+    state.add_chat_message(chat["chat_id"], text, user_type="seller")
+    if state.lose_send_responses > 0:
+        state.lose_send_responses -= 1
+        return error(500, 13, "internal error")
+    return {"result": "success"}
+
+
+def _may_write(state: FakeOzonState, chat: JSON) -> bool:
+    posting = state.postings.get(chat.get("_posting") or "")
+    if posting is not None and posting["status"] not in _POSTING_DONE:
+        return True  # after payment, before delivery the seller may write freely
+    buyer = [m for m in state.chat_messages[chat["chat_id"]] if m["user_type"] == "customer"]
+    return bool(buyer) and (state.now() - buyer[-1]["created_at"]).total_seconds() <= REPLY_WINDOW_S
+
+
+def chat_start(state: FakeOzonState, body: JSON) -> Any:
+    number = str(body.get("posting_number") or "")
+    if number not in state.postings:
+        return error(404, 5, "POSTING_NOT_FOUND")
+    if not state.premium:
+        return error(403, 7, PREMIUM_MESSAGE)
+    found = next((c for c in state.chats.values() if c.get("_posting") == number), None)
+    chat_id = found["chat_id"] if found else state.add_chat(posting_number=number)
+    return {"result": {"chat_id": chat_id}}
+
+
+def chat_read(state: FakeOzonState, body: JSON) -> Any:
+    chat = _chat(state, body)
+    if isinstance(chat, Response):
+        return chat
+    try:
+        upto = int(body.get("from_message_id") or 0)
+    except (TypeError, ValueError):
+        return bad("from_message_id must be an int64")
+    messages = state.chat_messages[chat["chat_id"]]
+    for m in messages:
+        if m["message_id"] <= upto:
+            m["is_read"] = True
+    return {"unread_count": sum(1 for m in messages if not m["is_read"])}
+
+
+CHAT_ROUTES = {
+    "/v3/chat/list": chat_list,
+    "/v3/chat/history": chat_history,
+    "/v1/chat/send/message": chat_send_message,
+    "/v1/chat/start": chat_start,
+    "/v2/chat/read": chat_read,
+}

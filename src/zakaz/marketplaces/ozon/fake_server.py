@@ -19,6 +19,7 @@ import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from zakaz.marketplaces.ozon import fake_control as control  # issue #7
 from zakaz.marketplaces.ozon import fake_handlers as h
 from zakaz.marketplaces.ozon import fake_listing as listing
 from zakaz.marketplaces.ozon.fake_push import (
@@ -70,6 +71,8 @@ ROUTES: dict[str, Callable[[FakeOzonState, dict[str, Any]], Response | dict[str,
     "/v2/products/stocks": h.stocks,
     "/v1/returns/list": listing.returns_list,
     "/v1/warehouse/list": h.warehouses,
+    **h.CHAT_ROUTES,  # issue #7: chats
+    **control.CONTROL_ROUTES,  # issue #7: FAKE-ONLY control (Ozon's logistics moves FBS postings)
 }
 
 

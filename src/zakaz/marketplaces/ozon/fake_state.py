@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import random
 import threading
+import uuid  # issue #7: chat ids
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -103,6 +104,12 @@ class FakeOzonState:
     calls: dict[str, list[float]] = field(default_factory=dict)  # path -> monotonic timestamps
     wall_start: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # issue #7: buyer chats. Without Premium Plus, history/send/start/read of buyer chats answer 403.
+    premium: bool = True
+    chats: dict[str, dict[str, Any]] = field(default_factory=dict)  # chat_id -> chat (+ "_posting")
+    chat_messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # ascending by id
+    #: issue #7: the next N sends are applied, then answered HTTP 500 (the caller cannot tell it was sent).
+    lose_send_responses: int = 0
 
     def __post_init__(self) -> None:
         self._mono_start = self.clock.monotonic()
@@ -167,6 +174,89 @@ class FakeOzonState:
             posting = self.postings[number]
             posting["status"], posting["substatus"] = status, substatus
             posting["_changed_at"] = self.now()
+
+    # ------------------------------------------------------------------------------- chats (issue #7)
+
+    def add_chat(
+        self,
+        *,
+        posting_number: str | None = None,
+        chat_type: str = "Buyer_Seller",
+        chat_id: str | None = None,
+    ) -> str:
+        """A chat (UUID id, like Ozon's); ``posting_number`` puts its order number in messages' context."""
+        with self.lock:
+            chat_id = chat_id or str(uuid.UUID(int=random.Random(len(self.chats) + 7).getrandbits(128)))
+            self.chats[chat_id] = {
+                "chat_id": chat_id,
+                "chat_status": "Opened",
+                "chat_type": chat_type,
+                "created_at": iso(self.now()),
+                "_posting": posting_number,
+            }
+            self.chat_messages[chat_id] = []
+            return chat_id
+
+    def add_chat_message(
+        self, chat_id: str, text: str, *, user_type: str = "customer", at: datetime | None = None
+    ) -> dict[str, Any]:
+        """Append a message (``user_type``: customer, seller, support, crm, courier) and return it."""
+        with self.lock:
+            messages = self.chat_messages[chat_id]
+            message_id = CHAT_MESSAGE_ID_BASE + sum(len(m) for m in self.chat_messages.values())
+            user_id = {"customer": "115568", "seller": str(self.seller_id)}.get(user_type, "1")
+            message = {
+                "message_id": message_id,
+                "created_at": at or self.now(),
+                "text": text,
+                "user_type": user_type,
+                "user_id": user_id,
+                "is_read": user_type != "customer",
+            }
+            messages.append(message)
+            messages.sort(key=lambda m: m["message_id"])
+            return message
+
+    def buyer_writes(self, chat_id: str, text: str, *, at: datetime | None = None) -> dict[str, Any]:
+        """The buyer sends a message; returns the ``TYPE_NEW_MESSAGE`` push Ozon would send (notes 4.2)."""
+        message = self.add_chat_message(chat_id, text, at=at)
+        return {
+            "message_type": "TYPE_NEW_MESSAGE",
+            "chat_id": chat_id,
+            "chat_type": self.chats[chat_id]["chat_type"],
+            "message_id": str(message["message_id"]),
+            "created_at": iso_ms(message["created_at"]),
+            "user": {"id": message["user_id"], "type": "Customer"},
+            "data": [text],
+            "seller_id": str(self.seller_id),
+        }
+
+    def close_chat(self, chat_id: str) -> dict[str, Any]:
+        """Ozon closes the chat; returns the ``TYPE_CHAT_CLOSED`` push."""
+        with self.lock:
+            chat = self.chats[chat_id]
+            chat["chat_status"] = "Closed"
+            return {
+                "message_type": "TYPE_CHAT_CLOSED",
+                "chat_id": chat_id,
+                "chat_type": chat["chat_type"],
+                "user": {"id": "115568", "type": "Customer"},
+                "seller_id": str(self.seller_id),
+            }
+
+    def seller_texts(self, chat_id: str) -> list[str]:
+        with self.lock:
+            return [m["text"] for m in self.chat_messages[chat_id] if m["user_type"] == "seller"]
+
+
+#: issue #7: fake message ids are int64 (sent as strings, like Ozon's examples).
+CHAT_MESSAGE_ID_BASE = 3000000000817031942
+
+
+def iso_ms(value: datetime) -> str:
+    """``2022-07-18T20:58:04.528Z``: Ozon's chat timestamps carry milliseconds."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _warehouse(wid: int, name: str, *, is_rfbs: bool) -> dict[str, Any]:
@@ -346,3 +436,64 @@ def seed_returns(state: FakeOzonState, n: int, *, seed: int = 1, start: datetime
             )
             ids.append(rid)
     return ids
+
+
+# ------------------------------------------------------------------------------------ returns (issue #6)
+
+
+def add_return(
+    state: FakeOzonState,
+    *,
+    posting_number: str,
+    offer_id: str,
+    quantity: int = 1,
+    kind: str = "ClientReturn",
+    status: str = "MovingToSeller",
+    reason: str = "Не подошёл размер",
+    return_id: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """One FBS return of ``quantity`` x ``offer_id`` from ``posting_number`` (an article the fake sells, or
+    any other one: its Ozon SKU is then 0). Returns the Ozon return id."""
+    sku, name, price = next(((s, n, p) for s, o, n, p in CATALOG if o == offer_id), (0, offer_id, "100"))
+    moment = iso(at or datetime.now(UTC))
+    with state.lock:
+        rid = return_id or str(2000000000 + len(state.returns))
+        state.returns.append(
+            {
+                "id": rid,
+                "company_id": str(state.seller_id),
+                "return_reason_name": reason,
+                "type": kind,
+                "schema": "Fbs",
+                "order_id": str(24540000000 + len(state.returns)),
+                "order_number": posting_number.rsplit("-", 1)[0],
+                "posting_number": posting_number,
+                "product": {
+                    "sku": str(sku),
+                    "offer_id": offer_id,
+                    "name": name,
+                    "price": {"currency_code": "RUB", "price": price},
+                    "quantity": quantity,
+                },
+                "logistic": {"return_date": moment, "barcode": f"ii{rid}"},
+                "visual": {
+                    "status": {"id": 1, "display_name": status, "sys_name": status},
+                    "change_moment": moment,
+                },
+                "storage": {"tariffication_start_date": moment},
+            }
+        )
+    return rid
+
+
+def set_return_status(
+    state: FakeOzonState, return_id: str, status: str, *, at: datetime | None = None
+) -> None:
+    """Ozon moves a return on: new visual status, changed now (so the next pull sees it)."""
+    with state.lock:
+        found = next(r for r in state.returns if r["id"] == return_id)
+        found["visual"] = {
+            "status": {"id": 1, "display_name": status, "sys_name": status},
+            "change_moment": iso(at or datetime.now(UTC)),
+        }

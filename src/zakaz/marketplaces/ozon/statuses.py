@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from zakaz.carriers.base import ShipmentStatus
 from zakaz.marketplaces.base import EventKind
 from zakaz.orders.states import OrderStatus
 
@@ -101,6 +102,34 @@ EVENT_KINDS: dict[str, EventKind] = {
     "TYPE_CUTOFF_DATE_CHANGED": EventKind.ship_by_changed,
     "TYPE_DELIVERY_DATE_CHANGED": EventKind.delivery_date_changed,
 }
+
+
+#: Issue #7: what Ozon's status says about the parcel of an FBS posting Ozon delivers, in our carrier
+#: vocabulary (``fulfilment.tracking`` applies it to the shipment). ``awaiting_deliver`` is our own
+#: ``label_created``; disputes and "not accepted" move nothing (the posting is flagged for a human);
+#: cancellation goes through the order.
+PARCEL_MAP: dict[OzonStatus, ShipmentStatus] = {
+    OzonStatus.acceptance_in_progress: ShipmentStatus.HANDED_OVER,  # at Ozon's sorting centre
+    OzonStatus.driver_pickup: ShipmentStatus.HANDED_OVER,  # with Ozon's driver
+    OzonStatus.delivering: ShipmentStatus.IN_TRANSIT,
+    OzonStatus.delivered: ShipmentStatus.DELIVERED,
+}
+PARCEL_SUBSTATUS_OVERRIDES: dict[str, ShipmentStatus] = {
+    "posting_in_pickup_point": ShipmentStatus.OUT_FOR_DELIVERY,  # waiting at the pick-up point
+    "posting_conditionally_delivered": ShipmentStatus.DELIVERED,
+}
+
+
+def parcel_status(status: str, substatus: str | None = None) -> ShipmentStatus | None:
+    """The parcel's status for an API ``status``/``substatus`` (None: nothing to apply to a shipment)."""
+    try:
+        known = OzonStatus(status)
+    except ValueError:
+        return None
+    found = PARCEL_MAP.get(known)
+    if found is not None and substatus in PARCEL_SUBSTATUS_OVERRIDES:
+        return PARCEL_SUBSTATUS_OVERRIDES[substatus]
+    return found
 
 
 def status_hint(status: str, substatus: str | None = None) -> tuple[OrderStatus | None, bool]:
