@@ -72,3 +72,22 @@ def test_messages_list_needs_a_key_and_paginates(client: TestClient, engine: Eng
     rest = client.get("/api/v1/messages", params={"before": first["next_before"]}).json()["items"]
     assert rest and all(m["id"] < first["next_before"] for m in rest)
     assert client.get("/api/v1/messages", headers={"Authorization": ""}).status_code == 401
+
+
+def test_marketplace_buyers_get_no_messages_from_us_but_webhooks_still_fire(
+    client: TestClient, engine: Engine
+) -> None:
+    hook = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": []})
+    assert hook.status_code == 201, hook.text
+    order = seed_and_order(client, engine, channel="ozon", external_id="0123-4567-1")
+    move(
+        engine, order["id"], "picking", "packed", "shipped", data={"carrier": "Ozon", "tracking_number": "1"}
+    )
+    drain(engine, max_attempts=1)
+    with unit_of_work(engine, read_only=True) as s:
+        channels = set(s.scalars(select(Delivery.channel).where(Delivery.order_id == order["id"])).all())
+    assert channels == {"webhook"}  # no e-mail or SMS to the Ozon buyer
+    web = seed_and_order(client, engine, external_id="shop-1")
+    drain(engine, max_attempts=1)
+    with unit_of_work(engine, read_only=True) as s:
+        assert "email" in set(s.scalars(select(Delivery.channel).where(Delivery.order_id == web["id"])))

@@ -78,7 +78,7 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
     """Plan the shopper's messages for one order event; returns how many deliveries were new."""
     event = SHOPPER_EVENTS.get(message.topic)
     order = session.get(Order, int(message.payload.get("order_id", message.aggregate_id)))
-    if event is None or order is None:
+    if event is None or order is None or order.channel in settings.silent_channels:
         return 0
     at = datetime.fromisoformat(message.payload["at"]) if message.payload.get("at") else order.updated_at
     if is_auto_confirmation(event, at=at, order_created_at=order.created_at):

@@ -62,6 +62,9 @@ class NotifySettings(BaseSettings):
     email_events: list[str] = list(ALL_EVENTS)
     sms_events: list[str] = ["shipped", "out_for_delivery", "delayed", "cancelled"]
     push_events: list[str] = list(ALL_EVENTS)
+    # Order channels whose buyers we never message (e-mail, SMS, push): the marketplace talks to its own
+    # buyers and its rules forbid contacting them directly. Webhooks to the seller's systems still go out.
+    silent_channels: list[str] = ["ozon"]
 
 
 @cache
