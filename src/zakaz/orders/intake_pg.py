@@ -236,20 +236,8 @@ WITH c AS MATERIALIZED (
 )
 SELECT count(*)::int FROM cu"""
 )
-SETTLE_STOCK = _numbered(
-    """\
-WITH q AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
-), k AS MATERIALIZED (
-    SELECT id FROM stock_levels WHERE id = ANY(ARRAY(SELECT id FROM q)) ORDER BY id FOR NO KEY UPDATE
-), u AS (
-    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
-    FROM k JOIN q ON q.id = k.id
-    WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
-    RETURNING s.id
-)
-SELECT count(*)::int FROM u"""
-)
+# the same locks and guarded update as a single order's write, for the whole batch
+SETTLE_STOCK = _numbered("WITH " + _LOCK_AND_UPDATE.removeprefix(", ") + "\nSELECT count(*)::int FROM u")
 
 
 def _execute(session: Session, statement: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
