@@ -8,6 +8,11 @@ product allows it, otherwise reported as unfillable.
 
 Other policies: ``priority`` (warehouse priority order with spill-over) and ``most_stock`` (the
 warehouse with the most of the needed units first, with spill-over).
+
+Every leg says why it was chosen twice: ``reason`` in English (stored, shown by the API and the CLI) and
+``reason_code`` + ``reason_params`` (plain JSON values) from which the back office words it in the
+reader's language. The same goes for each warehouse considered (``note``; ``wanted_units`` completes
+the data its note is built from).
 """
 
 from __future__ import annotations
@@ -16,12 +21,25 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeAlias
+
+#: JSON-ready values of a structured reason (numbers, codes, lists of codes, None for "unknown").
+ReasonParams: TypeAlias = dict[str, int | float | str | list[str] | None]
 
 
 class Policy(StrEnum):
     fewest_shipments = "fewest_shipments"
     priority = "priority"
     most_stock = "most_stock"
+
+
+class LegReason(StrEnum):
+    """Why a leg's warehouse was chosen (params: distance_km, priority, and units or preferred_over)."""
+
+    whole_order = "whole_order"  # fills the whole order; preferred_over: the others that could too
+    most_remaining_units = "most_remaining_units"  # fewest_shipments split: covers the most units left
+    next_by_priority = "next_by_priority"  # priority policy
+    most_stock = "most_stock"  # most_stock policy
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,8 @@ class Leg:
     picks: tuple[Pick, ...]
     distance_km: float | None
     reason: str
+    reason_code: LegReason
+    reason_params: ReasonParams
 
     @property
     def units(self) -> int:
@@ -80,6 +100,7 @@ class Considered:
     fills_all: bool
     chosen: bool
     note: str
+    wanted_units: int  # units the order needed: fills_units of wanted_units
 
 
 @dataclass(frozen=True)
@@ -129,11 +150,19 @@ def route(
         whole = [c for c in order if _fills(c, demand) == total]
         if whole:
             best = whole[0]
+            others = [c.code for c in whole[1:]]
             reason = f"fills the whole order; {_fmt_km(best.distance_km)}; priority {best.priority}"
-            if len(whole) > 1:
-                reason += f"; preferred over {', '.join(c.code for c in whole[1:])}"
+            if others:
+                reason += f"; preferred over {', '.join(others)}"
+            params: ReasonParams = {
+                "distance_km": best.distance_km,
+                "priority": best.priority,
+                "preferred_over": others,
+            }
             picks = _picks(lines, demand, {line.line_no: line.quantity for line in lines})
-            leg = Leg(best.warehouse_id, best.code, picks, best.distance_km, reason)
+            leg = Leg(
+                best.warehouse_id, best.code, picks, best.distance_km, reason, LegReason.whole_order, params
+            )
             return Plan(policy, (leg,), considered=_considered(candidates, demand, {best.code}))
 
     legs: list[Leg] = []
@@ -150,8 +179,15 @@ def route(
         picks = _picks(lines, take, line_left)
         for p, q in take.items():
             remaining[p] -= q
-        reason = _split_reason(policy, best, sum(take.values()))
-        legs.append(Leg(best.warehouse_id, best.code, picks, best.distance_km, reason))
+        units = sum(take.values())
+        code = _SPLIT_REASON[policy]
+        split_params: ReasonParams = {
+            "units": units,
+            "distance_km": best.distance_km,
+            "priority": best.priority,
+        }
+        reason = _split_reason(code, best, units)
+        legs.append(Leg(best.warehouse_id, best.code, picks, best.distance_km, reason, code, split_params))
     backordered, unfillable = _shortfalls(lines, line_left)
     chosen = {leg.code for leg in legs}
     return Plan(policy, tuple(legs), backordered, unfillable, _considered(candidates, demand, chosen))
@@ -167,14 +203,20 @@ def _candidate_order(
     return sorted(candidates, key=lambda c: (_distance_key(c), c.priority, c.code))
 
 
-def _split_reason(policy: Policy, c: Candidate, units: int) -> str:
-    if policy is Policy.fewest_shipments:
-        head = "no single warehouse can fill the order; covers the most remaining units"
-    elif policy is Policy.priority:
-        head = "next by warehouse priority"
-    else:
-        head = "most stock of the needed units"
-    return f"{head} ({units}); {_fmt_km(c.distance_km)}; priority {c.priority}"
+_SPLIT_REASON = {
+    Policy.fewest_shipments: LegReason.most_remaining_units,
+    Policy.priority: LegReason.next_by_priority,
+    Policy.most_stock: LegReason.most_stock,
+}
+_SPLIT_HEAD = {
+    LegReason.most_remaining_units: "no single warehouse can fill the order; covers the most remaining units",
+    LegReason.next_by_priority: "next by warehouse priority",
+    LegReason.most_stock: "most stock of the needed units",
+}
+
+
+def _split_reason(code: LegReason, c: Candidate, units: int) -> str:
+    return f"{_SPLIT_HEAD[code]} ({units}); {_fmt_km(c.distance_km)}; priority {c.priority}"
 
 
 def _picks(
@@ -221,6 +263,8 @@ def _considered(
         else:
             note = "could fill the order but ranks lower"
         rows.append(
-            Considered(c.code, c.priority, c.distance_km, fills, fills == total, c.code in chosen, note)
+            Considered(
+                c.code, c.priority, c.distance_km, fills, fills == total, c.code in chosen, note, total
+            )
         )
     return tuple(rows)

@@ -15,7 +15,7 @@ from zakaz.clock import utcnow
 from zakaz.geo import LatLon, haversine_km
 from zakaz.inventory import service as stock
 from zakaz.orders.models import Order
-from zakaz.orders.rules import Hold, HoldReason
+from zakaz.orders.rules import short_stock_hold
 from zakaz.orders.states import OrderStatus
 from zakaz.orders.timeline import Timeline, transition
 
@@ -82,12 +82,18 @@ def reserve_items(
 def plan_to_json(
     plan: Plan, *, decided_at: datetime, previous: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What the API and UI show: each leg with its reason, and every warehouse considered."""
+    """What the API and UI show: each leg with its reason, and every warehouse considered.
+
+    ``reason`` is the English text; ``reason_code`` + ``reason_params`` the same reason as data, which
+    the back office translates (a leg topped up later lists the later reasons in ``reason_then``).
+    """
     legs = [
         {
             "warehouse": leg.code,
             "distance_km": leg.distance_km,
             "reason": leg.reason,
+            "reason_code": leg.reason_code.value,
+            "reason_params": dict(leg.reason_params),
             "lines": [{"line_no": p.line_no, "sku": p.sku, "quantity": p.quantity} for p in leg.picks],
         }
         for leg in plan.legs
@@ -113,6 +119,10 @@ def _merge_legs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[di
             merged = by_code[leg["warehouse"]]
             merged["lines"] = [*merged["lines"], *leg["lines"]]
             merged["reason"] = f"{merged['reason']}; then {leg['reason']}"
+            merged["reason_then"] = [
+                *merged.get("reason_then", []),
+                {"code": leg["reason_code"], "params": leg["reason_params"]},
+            ]
         else:
             by_code[leg["warehouse"]] = leg
     return list(by_code.values())
@@ -152,8 +162,7 @@ def allocate(session: Session, order: Order, *, timeline: Timeline, actor: str, 
     ]
     plan, index = plan_lines(session, demand, order_destination(order), policy)
     if plan.unfillable:
-        short = ", ".join(f"{s.sku} x{s.quantity}" for s in plan.unfillable)
-        hold = Hold(HoldReason.insufficient_stock, f"not enough stock for {short}")
+        hold = short_stock_hold((s.sku, s.quantity) for s in plan.unfillable)
         order.hold_reasons = [*order.hold_reasons, hold.as_dict()]
         order.allocation = plan_to_json(
             plan, decided_at=utcnow(), previous=order.allocation if reserved else None

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zakaz.api import problems
 from zakaz.api.context import Ctx, IdemKey, json_response, mutate, require
-from zakaz.auth.roles import Permission
+from zakaz.auth.roles import Permission, allows
 from zakaz.auth.service import Principal
 from zakaz.carriers.rates import ShoppingPolicy
 from zakaz.db import run_in_transaction, unit_of_work
@@ -398,6 +398,12 @@ def packing_close(
 
 
 # ---- manifests ---------------------------------------------------------------------------------------------
+# Declared values are money: keys without ``money:read`` (warehouse) get manifests without them
+# (JSON, PDF, CSV).
+
+
+def _sees_money(who: Principal) -> bool:
+    return allows(who.role, Permission.money_read)
 
 
 class ManifestIn(BaseModel):
@@ -412,7 +418,7 @@ def close_manifest(body: ManifestIn, ctx: Ctx, who: Worker, idempotency_key: Ide
         manifest = manifests.close_manifest(
             session, carrier_code=body.carrier, warehouse_code=body.warehouse, actor=who.actor
         )
-        return 201, manifest_detail(session, manifest)
+        return 201, manifest_detail(session, manifest, money=_sees_money(who))
 
     return mutate(ctx, who, idempotency_key, ("POST", "/manifests", body.model_dump()), work)
 
@@ -426,20 +432,23 @@ def get_manifests(ctx: Ctx, who: Reader, limit: Annotated[int, Query(ge=1, le=20
 @router.get("/manifests/{ref}", summary="One manifest with its shipments")
 def get_manifest(ref: str, ctx: Ctx, who: Reader) -> Response:
     with unit_of_work(ctx.engine, read_only=True) as session:
-        return json_response(manifest_detail(session, manifests.load_manifest(session, ref)))
+        manifest = manifests.load_manifest(session, ref)
+        return json_response(manifest_detail(session, manifest, money=_sees_money(who)))
 
 
 @router.get("/manifests/{ref}/manifest.pdf", summary="Manifest for the driver to sign (PDF)")
 def get_manifest_pdf(ref: str, ctx: Ctx, who: Reader) -> Response:
     with unit_of_work(ctx.engine, read_only=True) as session:
-        data = manifest_detail(session, manifests.load_manifest(session, ref))
+        manifest = manifests.load_manifest(session, ref)
+        data = manifest_detail(session, manifest, money=_sees_money(who))
     return _pdf(manifest_pdf(data), f"{data['number']}.pdf")
 
 
 @router.get("/manifests/{ref}/manifest.csv", summary="Manifest as CSV (UTF-8, semicolons)")
 def get_manifest_csv(ref: str, ctx: Ctx, who: Reader) -> Response:
     with unit_of_work(ctx.engine, read_only=True) as session:
-        data = manifest_detail(session, manifests.load_manifest(session, ref))
+        manifest = manifests.load_manifest(session, ref)
+        data = manifest_detail(session, manifest, money=_sees_money(who))
     headers = {"Content-Disposition": f'attachment; filename="{data["number"]}.csv"'}
     return Response(manifest_csv(data), media_type="text/csv; charset=utf-8", headers=headers)
 

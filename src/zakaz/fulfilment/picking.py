@@ -259,7 +259,7 @@ def _short(
         "bin": pl_line.bin_location,
         "pick_list": pick_list.number,
     }
-    order.hold_reasons = [*order.hold_reasons, {"code": SHORT_PICK, "detail": detail}]
+    order.hold_reasons = [*order.hold_reasons, {"code": SHORT_PICK, "detail": detail, "params": dict(data)}]
     if order.status == OrderStatus.on_hold.value:
         journal.timeline.record(order, SHORT_PICK, actor=actor, reason=detail, data=data)
     elif OrderStatus.on_hold in TRANSITIONS[OrderStatus(order.status)]:

@@ -5,7 +5,8 @@
 shipment event, an outbox message ``shipment.<state>`` and an order timeline event in a :class:`Journal`
 that the caller flushes once (executemany) in its own transaction. ``sync_order`` then moves the order
 along allocated -> picking -> packed -> partially_shipped -> shipped -> delivered through the order's
-own ``transition()``.
+own ``transition()``; reserved units on no shipment yet (a leg not yet on a pick list) count as a leg still to
+pick, so an order is partially shipped, not packed or shipped, while one of its warehouses has not started.
 """
 
 from __future__ import annotations
@@ -42,8 +43,16 @@ from zakaz.orders.states import OrderStatus
 from zakaz.orders.timeline import Timeline, transition
 from zakaz.outbox import add_messages, outbox_row
 
-#: Orders whose reservations may become shipments (picking: a later wave adds re-allocated units).
-SHIPPABLE_ORDERS = frozenset({OrderStatus.allocated.value, OrderStatus.picking.value})
+#: Orders whose reservations may become shipments (picking: a later wave adds re-allocated units; packed and
+#: partially_shipped: another warehouse's leg is still to pick while the first is packed or has left).
+SHIPPABLE_ORDERS = frozenset(
+    {
+        OrderStatus.allocated.value,
+        OrderStatus.picking.value,
+        OrderStatus.packed.value,
+        OrderStatus.partially_shipped.value,
+    }
+)
 
 
 @dataclass
@@ -239,7 +248,7 @@ def sync_order(session: Session, order: Order, *, journal: Journal, actor: str) 
         .where(Shipment.order_id == order.id)
         .order_by(Shipment.id)
     ).all()
-    target = derived_order_status(s.status for s in states)
+    target = derived_order_status((s.status for s in states), unpicked=_has_unbound(session, order.id))
     if target is None:
         return
     summary = {s.number: s.status for s in states}
@@ -252,6 +261,21 @@ def sync_order(session: Session, order: Order, *, journal: Journal, actor: str) 
         transition(
             order, step, timeline=journal.timeline, actor=actor, reason="derived from shipments", data=data
         )
+
+
+def _has_unbound(session: Session, order_id: int) -> bool:
+    """Whether the order holds reserved units that are on no shipment yet (a leg still to be picked)."""
+    unbound = (
+        select(Reservation.id)
+        .outerjoin(ShipmentLine, ShipmentLine.reservation_id == Reservation.id)
+        .where(
+            Reservation.order_id == order_id,
+            Reservation.status == ReservationStatus.active.value,
+            ShipmentLine.id.is_(None),
+        )
+        .limit(1)
+    )
+    return session.scalar(unbound) is not None
 
 
 #: issue #4: carrier names as the shopper knows them ("СДЭК", not "cdek"); issue #7: "Ozon".
@@ -355,12 +379,12 @@ def ensure_shipments(
 
     An existing shipment of the same order and warehouse that is still ready to pick or being picked takes
     the new lines (units re-allocated after a short pick); otherwise a new shipment is created. Orders
-    must be allocated or picking. Returns the shipments that received lines.
+    must be in ``SHIPPABLE_ORDERS``. Returns the shipments that received lines.
     """
     for order in orders:
         if order.status not in SHIPPABLE_ORDERS:
             raise Conflict(
-                f"order {order.number} is {order.status}; only allocated orders are shipped",
+                f"order {order.number} is {order.status}; only orders in fulfilment are shipped",
                 order=order.number,
                 current=order.status,
             )

@@ -81,15 +81,21 @@ _ORDER_CHAIN = (
 )
 
 
-def derived_order_status(states: Iterable[ShipmentState | str]) -> OrderStatus | None:
+def derived_order_status(
+    states: Iterable[ShipmentState | str], *, unpicked: bool = False
+) -> OrderStatus | None:
     """What the order's shipments say its status is (None: nothing started, or all cancelled).
 
     First pick -> picking; all packed -> packed; some shipped -> partially_shipped; all shipped -> shipped;
-    all delivered -> delivered. Cancelled shipments do not count.
+    all delivered -> delivered. Cancelled shipments do not count. ``unpicked``: the order also has reserved
+    units on no shipment yet (a warehouse leg whose pick list is still to be made); that leg counts as one
+    ready to pick, so the order is neither packed nor shipped while it waits.
     """
     live = [S(s) for s in states if S(s) is not S.cancelled]
     if not live:
         return None
+    if unpicked:
+        live.append(S.ready_to_pick)
     if all(s is S.delivered for s in live):
         return OrderStatus.delivered
     shipped = [s in SHIPPED for s in live]
@@ -109,8 +115,9 @@ def order_path(current: OrderStatus | str, target: OrderStatus) -> list[OrderSta
 
     Empty when ``current`` is off the chain (on hold, cancelled...) or already at or past ``target``: a
     derived status never moves an order backwards. Each step is the furthest legal order transition, so
-    packed -> shipped is one step, while an order whose first leg ships when another is still being picked
-    passes through ``packed`` (the order table has no picking -> partially_shipped edge).
+    packed -> shipped is one step, and an order whose first leg ships while another is still being picked
+    goes picking -> partially_shipped (never through a false ``packed``). Delivery always follows shipped
+    (partially_shipped -> shipped -> delivered), as packed -> shipped -> delivered does.
     """
     current = OrderStatus(current)
     if current not in _ORDER_CHAIN or _ORDER_CHAIN.index(current) >= _ORDER_CHAIN.index(target):

@@ -231,7 +231,9 @@ def list_pick_lists(
     ]
 
 
-def manifest_detail(session: Session, manifest: Manifest) -> dict[str, Any]:
+def manifest_detail(session: Session, manifest: Manifest, *, money: bool = True) -> dict[str, Any]:
+    """The manifest and its shipments; ``money=False`` (callers without ``money:read``, e.g. warehouse staff)
+    leaves the declared values out altogether, so the PDF and CSV made from it have no such column."""
     warehouse = session.get_one(Warehouse, manifest.warehouse_id)
     rows = session.execute(
         select(Shipment, Order)
@@ -261,7 +263,7 @@ def manifest_detail(session: Session, manifest: Manifest) -> dict[str, Any]:
                 "city": o.ship_city,
                 "postcode": o.ship_postcode,
                 "weight_g": s.weight_g,
-                "declared_value_minor": o.total_minor,
+                **({"declared_value_minor": o.total_minor, "currency": o.currency} if money else {}),
                 "status": s.status,
             }
             for s, o in rows

@@ -185,6 +185,7 @@ def _hold_unknown_warehouse(session: Session, order_id: int, warehouse_id: str |
     hold = Hold(
         HoldReason.unknown_warehouse,
         f"Ozon warehouse {warehouse_id or '(none)'} is not mapped to one of ours; map it and release",
+        {"warehouse": warehouse_id or ""},  # structured, for the translated back office
     )
     timeline = Timeline()
     units = stock.release_order(

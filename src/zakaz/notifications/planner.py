@@ -44,14 +44,16 @@ def queue_delivery(session: Session, row: dict[str, Any], *, at: datetime | None
     return delivery_id
 
 
-def _shipping_extras(session: Session, order_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+def _shipping_extras(
+    session: Session, order_id: int, payload: dict[str, Any], status: str = "shipped"
+) -> dict[str, Any]:
     """Carrier, tracking number and link from the payload, else from the timeline event's data."""
     keys = ("carrier", "tracking_number", "tracking_url")
     found = {k: payload.get(k) for k in keys if payload.get(k)}
     if len(found) < len(keys):
         data = session.scalar(
             select(OrderEvent.data)
-            .where(OrderEvent.order_id == order_id, OrderEvent.to_status == "shipped")
+            .where(OrderEvent.order_id == order_id, OrderEvent.to_status == status)
             .order_by(OrderEvent.id.desc())
             .limit(1)
         )
@@ -94,8 +96,8 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
         "tracking_url": links.tracking_url(settings, order.id),
         "ship_by": order.ship_by.astimezone(tz).strftime("%d.%m.%Y %H:%M") if order.ship_by else None,
     }
-    if event == "shipped":
-        context.update(_shipping_extras(session, order.id, message.payload))
+    if event in ("shipped", "partially_shipped"):  # partially_shipped: the parcels that left so far
+        context.update(_shipping_extras(session, order.id, message.payload, event))
     if message.topic.startswith("return."):  # issue #6: the RMA and the reviewer's note
         if message.payload.get("marketplace"):  # the marketplace talks to its own buyers about returns
             return 0

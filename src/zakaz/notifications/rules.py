@@ -11,6 +11,7 @@ LOCALES = ("ru", "en", "zh")
 SHOPPER_EVENTS: dict[str, str] = {
     "order.received": "received",
     "order.confirmed": "confirmed",
+    "order.partially_shipped": "partially_shipped",  # part of a split order left; the rest follows
     "order.shipped": "shipped",
     "order.out_for_delivery": "out_for_delivery",
     "shipment.out_for_delivery": "out_for_delivery",

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ALL_EVENTS = ["received", "confirmed", "shipped", "out_for_delivery", "delivered", "delayed", "cancelled"]
+# A split order whose first parcel left (e-mail and push by default; the "shipped" SMS follows for the rest)
+ALL_EVENTS += ["partially_shipped"]
 # issue #6: after-sales events (e-mail and push by default, not SMS)
 ALL_EVENTS += ["return_requested", "return_approved", "return_rejected", "return_received", "return_refunded"]
 

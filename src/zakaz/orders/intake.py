@@ -27,7 +27,7 @@ from zakaz.geo import LatLon, locate
 from zakaz.inventory import service as stock
 from zakaz.orders import intake_pg, rules
 from zakaz.orders.models import Order, OrderLine
-from zakaz.orders.rules import Hold, HoldPolicy, HoldReason, KnownProduct, Limits
+from zakaz.orders.rules import Hold, HoldPolicy, KnownProduct, Limits
 from zakaz.orders.schemas import AddressIn, OrderCreate
 from zakaz.orders.states import OrderStatus
 from zakaz.orders.timeline import Timeline, transition
@@ -186,16 +186,18 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
 
     holds: list[Hold] = []
     if destination is None:
-        where = ", ".join(x for x in (data.shipping_address.city, data.shipping_address.region) if x)
-        holds.append(Hold(HoldReason.address_unlocatable, f"no coordinates and unknown city/region: {where}"))
+        holds.append(rules.unlocatable_hold(data.shipping_address.city, data.shipping_address.region))
     holds += rules.value_holds(
-        total, rules.CustomerHistory(customer.order_count, customer.total_spent_minor), config.holds
+        total,
+        rules.CustomerHistory(customer.order_count, customer.total_spent_minor),
+        config.holds,
+        currency=data.currency,
     )
     if data.payment_status == "failed":
-        holds.append(Hold(HoldReason.payment_failed, "the payment failed"))
+        holds.append(rules.payment_failed_hold())
     unknown = [line.sku for line in data.lines if line.sku not in catalog]
     if unknown:
-        holds.append(Hold(HoldReason.unknown_sku, f"SKUs not in the catalog: {', '.join(unknown)}"))
+        holds.append(rules.unknown_sku_hold(unknown))
 
     demand = [
         LineDemand(i + 1, catalog[line.sku].id, line.sku, line.quantity, catalog[line.sku].allow_backorder)
@@ -210,8 +212,7 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
         else:
             plan, index = plan_lines(session, demand, destination, config.policy)
         if plan.unfillable:
-            short = ", ".join(f"{s.sku} x{s.quantity}" for s in plan.unfillable)
-            holds.append(Hold(HoldReason.insufficient_stock, f"not enough stock for {short}"))
+            holds.append(rules.short_stock_hold((s.sku, s.quantity) for s in plan.unfillable))
 
     draft = Draft(id=None, number=new_order_number(now), status=OrderStatus.new.value, updated_at=now)
     timeline = Timeline()

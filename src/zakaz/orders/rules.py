@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -28,11 +29,50 @@ class HoldReason(StrEnum):
 
 @dataclass(frozen=True)
 class Hold:
+    """A typed reason to hold an order.
+
+    ``detail`` is the English sentence (API consumers and older rows rely on it); ``params`` holds the
+    values it was built from (JSON-ready: amounts in minor units with their currency, SKUs, places), so
+    the back office can say the same thing in the reader's language (``zakaz.web.reasons``).
+    """
+
     code: HoldReason
     detail: str
+    params: Mapping[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code.value, "detail": self.detail}
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code.value, "detail": self.detail, "params": dict(self.params)}
+
+
+def unlocatable_hold(city: str | None, region: str | None, *, where: str | None = None) -> Hold:
+    """No coordinates and a city/region the bundled table does not know (``where`` overrides the text)."""
+    if where is None:
+        where = ", ".join(x for x in (city, region) if x)
+    return Hold(
+        HoldReason.address_unlocatable,
+        f"no coordinates and unknown city/region: {where}",
+        {"city": city or "", "region": region or ""},
+    )
+
+
+def short_stock_hold(short: Iterable[tuple[str, int]]) -> Hold:
+    """Units no warehouse has and the product may not backorder: ``(sku, quantity)`` pairs."""
+    items = [{"sku": sku, "quantity": quantity} for sku, quantity in short]
+    text = ", ".join(f"{i['sku']} x{i['quantity']}" for i in items)
+    return Hold(HoldReason.insufficient_stock, f"not enough stock for {text}", {"items": items})
+
+
+def unknown_sku_hold(skus: list[str]) -> Hold:
+    return Hold(HoldReason.unknown_sku, f"SKUs not in the catalog: {', '.join(skus)}", {"skus": list(skus)})
+
+
+def payment_failed_hold() -> Hold:
+    return Hold(HoldReason.payment_failed, "the payment failed", {})
+
+
+def manual_hold(reason: str) -> Hold:
+    """An operator's hold: the reason is their own words, shown as typed."""
+    return Hold(HoldReason.manual, reason, {})
 
 
 @dataclass(frozen=True)
@@ -234,8 +274,10 @@ class HoldPolicy:
     history_min_orders: int
 
 
-def value_holds(total_minor: int, history: CustomerHistory, policy: HoldPolicy) -> list[Hold]:
-    """Order value against what this customer usually spends."""
+def value_holds(
+    total_minor: int, history: CustomerHistory, policy: HoldPolicy, *, currency: str = "RUB"
+) -> list[Hold]:
+    """Order value against what this customer usually spends (``currency``: the order's, for params)."""
     if history.order_count == 0:
         if total_minor > policy.first_order_hold_above_minor:
             return [
@@ -243,6 +285,11 @@ def value_holds(total_minor: int, history: CustomerHistory, policy: HoldPolicy) 
                     HoldReason.first_order_high_value,
                     f"first order worth {from_minor(total_minor)} is above the review limit "
                     f"{from_minor(policy.first_order_hold_above_minor)}",
+                    {
+                        "total_minor": total_minor,
+                        "limit_minor": policy.first_order_hold_above_minor,
+                        "currency": currency,
+                    },
                 )
             ]
         return []
@@ -254,6 +301,12 @@ def value_holds(total_minor: int, history: CustomerHistory, policy: HoldPolicy) 
                     HoldReason.value_above_history,
                     f"order worth {from_minor(total_minor)} is over {policy.history_multiplier}x "
                     f"this customer's average of {from_minor(average)}",
+                    {
+                        "total_minor": total_minor,
+                        "average_minor": average,
+                        "multiplier": policy.history_multiplier,
+                        "currency": currency,
+                    },
                 )
             ]
     return []

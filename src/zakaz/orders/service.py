@@ -17,7 +17,7 @@ from zakaz.inventory.models import Reservation
 from zakaz.orders import rules
 from zakaz.orders.intake import IntakeConfig, load_catalog, locate_address
 from zakaz.orders.models import Order, OrderLine
-from zakaz.orders.rules import Hold, HoldReason
+from zakaz.orders.rules import manual_hold, unlocatable_hold
 from zakaz.orders.schemas import OrderEdit
 from zakaz.orders.states import EDITABLE, OrderStatus
 from zakaz.orders.timeline import Timeline, transition
@@ -39,7 +39,7 @@ def hold(session: Session, order_id: int, *, actor: str, reason: str) -> Order:
     order = load_order(session, order_id, for_update=True)
     timeline = Timeline()
     transition(order, OrderStatus.on_hold, timeline=timeline, actor=actor, reason=reason)
-    order.hold_reasons = [*order.hold_reasons, Hold(HoldReason.manual, reason).as_dict()]
+    order.hold_reasons = [*order.hold_reasons, manual_hold(reason).as_dict()]
     timeline.flush(session)
     return order
 
@@ -203,9 +203,7 @@ def edit(session: Session, order_id: int, data: OrderEdit, *, actor: str, config
     )
 
     if relocate and order.ship_latitude is None:
-        hold = Hold(
-            HoldReason.address_unlocatable, f"no coordinates and unknown city/region: {order.ship_city}"
-        )
+        hold = unlocatable_hold(order.ship_city, order.ship_region, where=order.ship_city)
         order.hold_reasons = [*order.hold_reasons, hold.as_dict()]
         if order.status != OrderStatus.on_hold.value:
             transition(order, OrderStatus.on_hold, timeline=timeline, actor=actor, reason=hold.detail)

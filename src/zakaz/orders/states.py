@@ -29,7 +29,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.confirmed: frozenset({S.allocated, S.backordered, S.on_hold, S.cancelled}),
     S.backordered: frozenset({S.allocated, S.on_hold, S.cancelled}),
     S.allocated: frozenset({S.picking, S.backordered, S.on_hold, S.cancelled}),
-    S.picking: frozenset({S.packed, S.on_hold, S.cancelled}),
+    # A first warehouse leg may leave while another is still being picked (fulfilment derives this).
+    S.picking: frozenset({S.packed, S.partially_shipped, S.on_hold, S.cancelled}),
     S.packed: frozenset({S.partially_shipped, S.shipped, S.on_hold, S.cancelled}),
     S.partially_shipped: frozenset({S.shipped}),
     S.shipped: frozenset({S.delivered}),

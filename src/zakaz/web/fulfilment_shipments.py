@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
+from zakaz.auth.roles import Permission
 from zakaz.db import run_in_transaction, unit_of_work
 from zakaz.errors import DomainError
 from zakaz.fulfilment import manifests
@@ -22,7 +23,7 @@ from zakaz.web import flash
 from zakaz.web.deps import Reader, engine_of
 from zakaz.web.fulfilment_common import CARRIER, Worker, labels_context, pdf, registry
 from zakaz.web.i18n import N_
-from zakaz.web.templating import render
+from zakaz.web.templating import can, render
 
 router = APIRouter()
 SHIPMENTS = "/fulfilment/shipments"
@@ -144,14 +145,16 @@ def manifest_page(request: Request, user: Reader, ref: str) -> Response:
 @router.get(MANIFESTS + "/{ref}/manifest.pdf")
 def manifest_pdf_download(request: Request, user: Reader, ref: str) -> Response:
     with unit_of_work(engine_of(request), read_only=True) as session:
-        data = manifest_detail(session, manifests.load_manifest(session, ref))
+        manifest = manifests.load_manifest(session, ref)
+        data = manifest_detail(session, manifest, money=can(user, Permission.money_read))
     return pdf(manifest_pdf(data), f"{data['number']}.pdf")
 
 
 @router.get(MANIFESTS + "/{ref}/manifest.csv")
 def manifest_csv_download(request: Request, user: Reader, ref: str) -> Response:
     with unit_of_work(engine_of(request), read_only=True) as session:
-        data = manifest_detail(session, manifests.load_manifest(session, ref))
+        manifest = manifests.load_manifest(session, ref)
+        data = manifest_detail(session, manifest, money=can(user, Permission.money_read))
     headers = {
         "Content-Disposition": f'attachment; filename="{data["number"]}.csv"',
         "Cache-Control": "no-store",

@@ -27,6 +27,7 @@ HOLD_REASON = {
     "unknown_warehouse": N_("Unknown warehouse"),
     "payment_failed": N_("Payment failed"),
     "manual": N_("Held by an operator"),
+    "short_pick": N_("Short pick"),  # fulfilment.picking.SHORT_PICK
 }
 
 EVENT = {

@@ -16,7 +16,7 @@ from zakaz.orders.models import Order
 from zakaz.orders.states import allowed_actions
 from zakaz.orders.views import load_order, timeline_of
 from zakaz.users.service import SessionUser
-from zakaz.web import actions, flash
+from zakaz.web import actions, flash, reasons
 from zakaz.web.deps import Forbidden, Poster, Reader, engine_of
 from zakaz.web.support import order_conversations  # issue #7
 from zakaz.web.templating import render
@@ -80,6 +80,10 @@ def order_page(request: Request, number: str, user: Reader) -> Response:
                 "warehouse_names": names,
                 "actions": offered_actions(user, order.status),
                 "conversations": order_conversations(session, order_id, user),  # issue #7: buyer chats
+                # reasons worded in the page's language from the stored data (called while rendering)
+                "hold_text": reasons.hold_text,
+                "leg_reason": reasons.leg_reason,
+                "considered_note": reasons.considered_note,
             },
             user=user,
         )

@@ -12,6 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from zakaz.fulfilment.documents.fonts import code128, para
+from zakaz.money import CURRENCIES, from_minor
 
 #: Orders listed per table row of a pick-list line; long lines continue on further rows (a table row
 #: taller than a page cannot be laid out).
@@ -141,7 +142,17 @@ def packing_slip_pdf(data: dict[str, Any], *, return_ru: str, return_en: str) ->
     return _build(story, data["shipment"])
 
 
+def _amount(minor: int, currency: str, *, grouped: bool = True) -> str:
+    """1234550, "RUB" -> "12 345.50 RUB" (digits grouped by spaces; ungrouped in narrow table cells)."""
+    value = from_minor(minor, exponent=CURRENCIES.get(currency, 2))
+    return (f"{value:,}".replace(",", " ") if grouped else f"{value}") + f" {currency}"
+
+
 def manifest_pdf(data: dict[str, Any]) -> bytes:
+    """The driver's copy. Declared values (a column and their total) only when the data carry them:
+    ``views.manifest_detail(money=False)`` leaves them out for callers who may not see money."""
+    shipments = data["shipments"]
+    money = any("declared_value_minor" in s for s in shipments)
     facts = [
         f"Перевозчик / Carrier: {data['carrier']}",
         f"Склад / Warehouse: {data['warehouse']} {data['warehouse_name']}",
@@ -149,34 +160,44 @@ def manifest_pdf(data: dict[str, Any]) -> bytes:
         f"Отправлений / Shipments: {data['shipment_count']}   "
         f"Вес / Weight: {data['total_weight_g'] / 1000:.3f} kg",
     ]
-    rows: list[list[Any]] = [
-        [
-            para(h, 8)
-            for h in (
-                "#",
-                "Отправление / Shipment",
-                "Трек / Tracking",
-                "Получатель / Recipient",
-                "Город / City",
-                "Вес / kg",
-            )
-        ]
+    if money:
+        totals: dict[str, int] = {}
+        for s in shipments:
+            totals[s["currency"]] = totals.get(s["currency"], 0) + s["declared_value_minor"]
+        declared = ", ".join(_amount(v, c) for c, v in sorted(totals.items()))
+        facts.append(f"Объявленная ценность / Declared value: {declared}")
+    headings = [
+        "#",
+        "Отправление / Shipment",
+        "Трек / Tracking",
+        "Получатель / Recipient",
+        "Город / City",
+        "Вес / kg",
     ]
-    for i, s in enumerate(data["shipments"], start=1):
-        rows.append(
+    widths = [8, 40, 50, 38, 32, 18]
+    currencies = {s["currency"] for s in shipments} if money else set()
+    one_currency = next(iter(currencies)) if len(currencies) == 1 else None
+    if money:
+        headings.append(f"Ценность / Value{f', {one_currency}' if one_currency else ''}")
+        widths = [8, 36, 50, 32, 26, 14, 20]
+    rows: list[list[Any]] = [[para(h, 8) for h in headings]]
+    for i, s in enumerate(shipments, start=1):
+        row: list[Any] = [
+            para(str(i), 8),
+            para(s["shipment"], 8),
             [
-                para(str(i), 8),
-                para(s["shipment"], 8),
-                [
-                    para(s["tracking_number"] or "", 8),
-                    code128(s["tracking_number"] or s["shipment"], dots=2, height_mm=7),
-                ],
-                para(s["recipient"], 8),
-                para(f"{s['postcode']} {s['city']}", 8),
-                para(f"{(s['weight_g'] or 0) / 1000:.3f}", 8),
-            ]
-        )
-    table = Table(rows, colWidths=[8 * mm, 40 * mm, 50 * mm, 38 * mm, 32 * mm, 18 * mm], repeatRows=1)
+                para(s["tracking_number"] or "", 8),
+                code128(s["tracking_number"] or s["shipment"], dots=2, height_mm=7),
+            ],
+            para(s["recipient"], 8),
+            para(f"{s['postcode']} {s['city']}", 8),
+            para(f"{(s['weight_g'] or 0) / 1000:.3f}", 8),
+        ]
+        if money:
+            amount = _amount(s["declared_value_minor"], s["currency"], grouped=False)
+            row.append(para(amount.removesuffix(f" {one_currency}") if one_currency else amount, 8))
+        rows.append(row)
+    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(GRID)
     sign = "Сдал / Handed over: ______________________        Принял / Received: ______________________"
     return _build(
