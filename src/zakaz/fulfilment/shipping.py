@@ -54,6 +54,27 @@ def _declared_value(session: Session, shipment: Shipment) -> int:
     return sum(prices[ln.order_line_id] * (ln.quantity - ln.short_qty) for ln in lines)
 
 
+def warehouse_location(warehouse: Warehouse) -> Location:
+    return Location(warehouse.city, warehouse.region, "", warehouse.latitude, warehouse.longitude)
+
+
+def shopper_location(order: Order) -> Location:
+    """Where the order goes (and where a return comes from)."""
+    return Location(
+        order.ship_city,
+        order.ship_region,
+        order.ship_postcode,
+        order.ship_latitude,
+        order.ship_longitude,
+        order.ship_country or "RU",
+    )
+
+
+def shopper_contact(order: Order, location: Location) -> Contact:
+    address = ", ".join(part for part in (order.ship_line1, order.ship_line2) if part)
+    return Contact(order.ship_name or order.contact_name, order.contact_phone or "", address, location)
+
+
 def shipment_request(
     session: Session, shipment: Shipment, order: Order, *, promised_date: date | None
 ) -> ShipmentRequest:
@@ -61,15 +82,8 @@ def shipment_request(
     if not shipment.weight_g or not shipment.length_mm or not shipment.width_mm or not shipment.height_mm:
         raise Conflict(f"shipment {shipment.number} has no box or weight yet", shipment=shipment.number)
     return ShipmentRequest(
-        origin=Location(warehouse.city, warehouse.region, "", warehouse.latitude, warehouse.longitude),
-        destination=Location(
-            order.ship_city,
-            order.ship_region,
-            order.ship_postcode,
-            order.ship_latitude,
-            order.ship_longitude,
-            order.ship_country or "RU",
-        ),
+        origin=warehouse_location(warehouse),
+        destination=shopper_location(order),
         parcels=(Parcel(shipment.weight_g, shipment.length_mm, shipment.width_mm, shipment.height_mm),),
         declared_value_minor=_declared_value(session, shipment),
         ready_at=utcnow(),
@@ -193,10 +207,7 @@ def prepare_booking(
     sender = Contact(
         settings.sender_name, settings.sender_phone, warehouse.address or warehouse.name, request.origin
     )
-    address = ", ".join(part for part in (order.ship_line1, order.ship_line2) if part)
-    recipient = Contact(
-        order.ship_name or order.contact_name, order.contact_phone or "", address, request.destination
-    )
+    recipient = shopper_contact(order, request.destination)
     return PreparedBooking(
         shipment.id,
         shipment.carrier_code,

@@ -37,7 +37,6 @@ from zakaz.carriers.base import (
     BookingRequest,
     CarrierError,
     Contact,
-    Location,
     Parcel,
     ShipmentRequest,
 )
@@ -50,6 +49,7 @@ from zakaz.fulfilment.config import FulfilmentSettings
 from zakaz.fulfilment.models import Shipment, ShipmentLine
 from zakaz.fulfilment.registry import FACTORIES, CarrierRegistry
 from zakaz.fulfilment.rules import Item, parcel_weight_g, suggest_box
+from zakaz.fulfilment.shipping import shopper_contact, shopper_location, warehouse_location
 from zakaz.fulfilment.states import ShipmentState
 from zakaz.inventory.models import Warehouse
 from zakaz.orders.models import Order
@@ -242,21 +242,9 @@ def prepare_label(
     if warehouse is None:
         raise CarrierError(f"{ret.number} has no receiving warehouse")
     ret.service_code = service
-    origin = Location(
-        order.ship_city,
-        order.ship_region,
-        order.ship_postcode,
-        order.ship_latitude,
-        order.ship_longitude,
-        order.ship_country or "RU",
-    )
-    destination = Location(warehouse.city, warehouse.region, "", warehouse.latitude, warehouse.longitude)
-    shopper = Contact(
-        order.ship_name or order.contact_name,
-        order.contact_phone or "",
-        ", ".join(part for part in (order.ship_line1, order.ship_line2) if part),
-        origin,
-    )
+    origin = shopper_location(order)
+    destination = warehouse_location(warehouse)
+    shopper = shopper_contact(order, origin)
     receiver = Contact(
         f"{fulfilment.sender_name} · {warehouse.name}",
         fulfilment.sender_phone,
