@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(importlib.import_module("zakaz.web.marketplaces_settings").router)  # issue #7 page
     app.include_router(importlib.import_module("zakaz.web.returns_shopper").router)  # issue #6 shopper form
     app.include_router(importlib.import_module("zakaz.web.returns_queue").router)  # issue #6 back office
+    app.include_router(importlib.import_module("zakaz.web.return_photos").router)  # issue #6 return photos
     app.include_router(importlib.import_module("zakaz.web.support").router)  # issue #7 support inbox
     return app
 

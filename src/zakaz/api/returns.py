@@ -7,11 +7,12 @@ a repeated refund request answers with the refund already made.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
 
 from zakaz import idempotency
@@ -21,13 +22,14 @@ from zakaz.api.fulfilment import FSettings, Registry
 from zakaz.auth.roles import Permission
 from zakaz.auth.service import Principal
 from zakaz.db import run_in_transaction, unit_of_work
-from zakaz.errors import NotFound
+from zakaz.errors import FieldError, NotFound, ValidationFailed
 from zakaz.orders.views import find_order_id, load_order
-from zakaz.returns import labels, money, service
+from zakaz.returns import labels, money, photos, service
 from zakaz.returns.config import ReturnsSettings, get_returns_settings
 from zakaz.returns.marketplace import needs_attention
 from zakaz.returns.payments import PaymentError, PaymentProvider, build_provider
 from zakaz.returns.reasons import Condition
+from zakaz.returns.states import ReturnStatus
 from zakaz.returns.views import queue, refund_view, return_detail
 
 problems.PROBLEM_TYPES.setdefault(
@@ -107,8 +109,27 @@ class LabelIn(_In):
 
 
 class RefundIn(_In):
-    amount_minor: int | None = Field(default=None, description="operator override; needs override_reason")
+    amount_minor: StrictInt | None = Field(
+        default=None, description="operator override in kopecks (an integer); needs override_reason"
+    )
+    amount: str | None = Field(
+        default=None,
+        max_length=32,
+        description='the override in roubles as typed ("100,50", "1 000.00"); instead of amount_minor',
+    )
     override_reason: str = Field(default="", max_length=500)
+
+    def override_minor(self) -> int | None:
+        if self.amount is not None and self.amount_minor is not None:
+            raise ValidationFailed([FieldError("amount", "one_of", "give amount or amount_minor, not both")])
+        if self.amount is not None:
+            return money.parse_amount(self.amount, field="amount")
+        return self.amount_minor
+
+
+class WriteOffIn(_In):
+    quarantine_id: int = Field(ge=1, description="the quarantined units (``quarantine[].id`` of the return)")
+    note: str = Field(default="", max_length=500)
 
 
 def _detail(session: Session, rma: str, settings: ReturnsSettings) -> dict[str, Any]:
@@ -145,6 +166,9 @@ def list_returns(
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Response:
+    if status is not None and status not in {s.value for s in ReturnStatus}:  # issue #6: no silent []
+        allowed = ", ".join(s.value for s in ReturnStatus)
+        raise ValidationFailed([FieldError("status", "unknown_status", f"unknown status; one of: {allowed}")])
     with unit_of_work(ctx.engine, read_only=True) as session:
         items = queue(session, settings, status=status, limit=limit)
         unlinked = needs_attention(session, limit=limit)
@@ -297,6 +321,24 @@ def close(
     )
 
 
+@router.post("/returns/{rma}/write-off", summary="Write off quarantined units (a write_off stock movement)")
+def write_off(
+    rma: str, body: WriteOffIn, ctx: Ctx, who: Warehouse, settings: RSettings, idempotency_key: IdemKey = None
+) -> Response:
+    return _action(
+        ctx,
+        who,
+        idempotency_key,
+        rma,
+        "write-off",
+        body,
+        settings,
+        lambda s: service.write_off(
+            s, rma, quarantine_id=body.quarantine_id, note=body.note, actor=who.actor
+        ),
+    )
+
+
 @router.get(
     "/returns/{rma}/label",
     summary="The return label (PDF, 100 x 150 mm); 404 while there is none",
@@ -377,7 +419,24 @@ def settle(
     amount_minor: int | None = None,
     override_reason: str = "",
 ) -> tuple[int, dict[str, Any]]:
-    """Prepare (transaction), call the provider (no transaction open), settle (transaction). Web too."""
+    """Prepare (transaction), call the provider (no transaction open), settle (transaction). Web too.
+
+    An exchange whose replacement cost more first collects the shopper's charge the same way."""
+    charge = run_in_transaction(ctx.engine, lambda s: money.charge_to_collect(s, rma))
+    if charge is not None:
+        charge_id, charge_request = charge
+        try:
+            collected = provider.collect(charge_request)
+        except PaymentError as exc:
+            why = exc.detail
+            run_in_transaction(
+                ctx.engine, lambda s: money.settle_charge(s, charge_id, None, actor=actor, error=why)
+            )
+            raise
+        run_in_transaction(
+            ctx.engine,
+            lambda s: money.settle_charge(s, charge_id, collected, actor=actor, provider=provider.code),
+        )
     prepared = run_in_transaction(
         ctx.engine,
         lambda s: money.prepare_refund(
@@ -419,7 +478,7 @@ def refund(
         actor=who.actor,
         settings=settings,
         provider=provider,
-        amount_minor=body.amount_minor,
+        amount_minor=body.override_minor(),
         override_reason=body.override_reason,
     )
     return json_response(detail, status)
@@ -431,7 +490,9 @@ def order_refunds(ref: str, ctx: Ctx, who: Reader) -> Response:
         order = load_order(session, find_order_id(session, ref))
         rows = money.ledger(session, order.id)
         paid = money.paid_order(order).paid
-        refunded = sum(r.amount_minor for r in rows if r.status != "failed")
+        live = [r for r in rows if r.status != "failed"]
+        refunded = sum(r.amount_minor for r in live if r.kind != money.CHARGE)
+        charged = sum(r.amount_minor for r in live if r.kind == money.CHARGE)  # owed by the shopper
         items = [refund_view(r) for r in rows]
         number = order.number
     return json_response(
@@ -439,7 +500,66 @@ def order_refunds(ref: str, ctx: Ctx, who: Reader) -> Response:
             "order": number,
             "paid_minor": paid,
             "refunded_minor": refunded,
+            "charged_minor": charged,
             "remaining_minor": paid - refunded,
             "items": items,
         }
     )
+
+
+# ---- issue #6: photos of a return (multipart upload; the bytes decide the type) -------------------------
+
+
+def _photo_inputs(files: list[UploadFile]) -> list[photos.PhotoIn]:
+    # read one byte more than allowed: enough to refuse a file that is too big without keeping it all
+    return [photos.PhotoIn(f.filename or "", f.file.read(photos.MAX_BYTES + 1)) for f in files]
+
+
+def _photos_body(session: Session, rma: str) -> dict[str, Any]:
+    ret = service.load_return(session, rma)
+    items = [
+        {**p, "url": f"/api/v1/returns/{ret.number}/photos/{p['id']}"}
+        for p in photos.list_photos(session, ret.id)
+    ]
+    return {"rma": ret.number, "photos": items, "max_photos": photos.MAX_PHOTOS}
+
+
+@router.post(
+    "/returns/{rma}/photos",
+    status_code=201,
+    summary="Add photos to a return (multipart field photos: up to 5 JPEG/PNG/WebP, 5 MB each)",
+)
+def add_photos(
+    rma: str,
+    ctx: Ctx,
+    who: Writer,
+    files: Annotated[list[UploadFile], File(alias="photos")],
+    idempotency_key: IdemKey = None,
+) -> Response:
+    """413 ``too-large`` for a file over 5 MB, 422 for a file that is not an image or for too many photos
+    (``errors[].field``: ``photos`` / ``photos[i]``); nothing is stored unless every file is accepted."""
+    uploads = _photo_inputs(files)
+    photos.check(uploads, existing=0)  # size and type before a transaction opens (the count: inside)
+    digests = [hashlib.sha256(p.data).hexdigest() for p in uploads]
+
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        ret = service.load_return(session, rma, for_update=True)
+        photos.add_photos(session, ret, uploads, actor=who.actor)
+        return 201, _photos_body(session, rma)
+
+    return mutate(ctx, who, idempotency_key, ("POST", f"/returns/{rma}/photos", {"photos": digests}), work)
+
+
+@router.get("/returns/{rma}/photos", summary="The photos of a return (metadata and links)")
+def list_return_photos(rma: str, ctx: Ctx, who: Reader) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        return json_response(_photos_body(session, rma))
+
+
+@router.get("/returns/{rma}/photos/{photo_id}", summary="One photo of a return", response_class=Response)
+def get_return_photo(rma: str, photo_id: int, ctx: Ctx, who: Reader) -> Response:
+    with unit_of_work(ctx.engine, read_only=True) as session:
+        photo = photos.load_photo(session, rma, photo_id)
+        data, content_type = photo.data, photo.content_type
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    return Response(data, media_type=content_type, headers=headers)

@@ -74,6 +74,10 @@ class MovementReason(StrEnum):
     release = "release"
     shipment = "shipment"
     return_restock = "return_restock"
+    #: issue #6: returned units kept out of stock (on_hand_delta 0; the note says how many) and their
+    #: write-off; the column is a plain string, so no migration
+    return_quarantine = "return_quarantine"
+    write_off = "write_off"
     import_ = "import"
 
 

@@ -15,11 +15,14 @@ from zakaz.errors import FieldError, NotFound, ValidationFailed
 from zakaz.marketplaces import crypto
 from zakaz.marketplaces.models import MarketplaceConnection
 from zakaz.marketplaces.ozon.adapter import OzonAdapter
-from zakaz.marketplaces.ozon.client import OzonClient, OzonCredentials
-from zakaz.marketplaces.ozon.endpoints import BASE_URL
+from zakaz.marketplaces.ozon.client import OzonClient, OzonCredentials, RetryPolicy
+from zakaz.marketplaces.ozon.endpoints import BASE_URL, E
 from zakaz.marketplaces.settings import MarketplaceSettings
 
 OZON = "ozon"
+#: What a Client-Id and an API address look like (the API's ``ConnectionIn`` checks the same; issue #7).
+CLIENT_ID_PATTERN = r"^[0-9A-Za-z_\-]+$"
+BASE_URL_PATTERN = r"^https?://"
 
 
 @dataclass(frozen=True)
@@ -151,3 +154,56 @@ def save_connection(
     row.updated_at = utcnow()
     session.flush()
     return row, created
+
+
+# ------------------------------------------------------------ calls made while a person waits (issue #7)
+
+#: The back office asks Ozon while a page loads: a short timeout and one quick retry, never minutes.
+INTERACTIVE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0)
+
+
+def interactive_client(connection: Connection, *, timeout: float = 10.0) -> OzonClient:
+    credentials = OzonCredentials(connection.client_id, connection.api_key)
+    return OzonClient(credentials, base_url=connection.base_url, timeout=timeout, retry=INTERACTIVE_RETRY)
+
+
+@dataclass(frozen=True)
+class KeyRoles:
+    """What ``/v1/roles`` says about the API key: role names and when it expires (if Ozon tells)."""
+
+    roles: tuple[str, ...]
+    expires_at: str | None
+
+
+def check_key(client: OzonClient) -> KeyRoles:
+    """The cheap credential check (notes 1.1): raises the client's typed errors (403 bad key, ...)."""
+    data = client.call(E.ROLES, {})
+    roles = data.get("roles") if isinstance(data.get("roles"), list) else []
+    names = tuple(str(r.get("name")) for r in roles or () if isinstance(r, dict) and r.get("name"))
+    expires = data.get("expires_at")
+    return KeyRoles(names, str(expires) if expires else None)
+
+
+@dataclass(frozen=True)
+class OzonWarehouse:
+    external_id: str
+    name: str
+    is_rfbs: bool
+    status: str
+
+
+def list_ozon_warehouses(client: OzonClient) -> list[OzonWarehouse]:
+    """The seller's warehouses on Ozon (``E.WAREHOUSES``: one call a minute, so callers keep the answer)."""
+    data = client.call(E.WAREHOUSES, {})
+    items = data.get("result")
+    out = [
+        OzonWarehouse(
+            external_id=str(w["warehouse_id"]),
+            name=str(w.get("name") or ""),
+            is_rfbs=bool(w.get("is_rfbs")),
+            status=str(w.get("status") or ""),
+        )
+        for w in (items if isinstance(items, list) else [])
+        if isinstance(w, dict) and w.get("warehouse_id") is not None
+    ]
+    return sorted(out, key=lambda w: (w.name, w.external_id))

@@ -15,13 +15,17 @@ their carrier. The bridge between a posting and the shipments of its order; serv
 * :func:`follow`: Ozon's status of a posting becomes a tracking event of its shipment (handed over, in
   transit, out for delivery, delivered), applied by ``fulfilment.tracking.apply_events``: deduplicated,
   never backwards, reservations consumed when the parcel leaves, the order's status derived.
+* :func:`rfbs_target` / :func:`rfbs_reached` / :func:`rfbs_calls` (pure): for an rFBS posting our carriers
+  deliver, which of Ozon's status setters (``delivering``, ``last-mile``, ``delivered``) the shipments call
+  for, and in what order (``outbound.send_rfbs_status`` sends them).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -334,3 +338,95 @@ def carried_by_marketplace(session: Session, order_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+# ------------------------------------------------------------------------------- rFBS statuses (pure)
+
+
+class RfbsStep(StrEnum):
+    """Ozon's rFBS status setters, in the only order Ozon accepts them (notes 2.8, 3.4)."""
+
+    delivering = "delivering"  # the carrier has the parcel (its first scan after hand-over)
+    last_mile = "last_mile"  # out for delivery / at the pick-up point (optional step)
+    delivered = "delivered"  # handed to the buyer (Ozon: "conditionally delivered")
+
+
+RFBS_ORDER: tuple[RfbsStep, ...] = tuple(RfbsStep)
+#: Schemes for which Ozon takes the setters: the seller's own delivery. ``3pl_tracking`` carriers report to
+#: Ozon by the tracking number themselves (Ozon answers HAS_INCORRECT_TPL_INTEGRATION_TYPE).
+STATUS_SETTABLE = frozenset({"non_integrated"})
+#: Ozon's (status, substatus) once each setter was accepted (notes 3.3/3.4; what the fake answers).
+RFBS_RESULT: dict[RfbsStep, tuple[str, str]] = {
+    RfbsStep.delivering: ("delivering", "posting_transferred_to_courier_service"),
+    RfbsStep.last_mile: ("delivering", "posting_in_courier_service"),
+    RfbsStep.delivered: ("delivering", "posting_conditionally_delivered"),
+}
+_ST = ShipmentState
+#: A leg in one of these has left with the carrier (a scan after hand-over): Ozon ``delivering``.
+_CARRIER_HAS_IT = frozenset({_ST.in_transit, _ST.out_for_delivery, _ST.delivery_failed, _ST.delivered})
+#: A leg in one of these is (or was) with the courier for the buyer: Ozon ``last-mile``.
+_LAST_MILE = frozenset({_ST.out_for_delivery, _ST.delivery_failed, _ST.delivered})
+_DELIVERED_SUBSTATUSES = frozenset(
+    {"posting_conditionally_delivered", "posting_delivered", "posting_received"}
+)
+_LAST_MILE_SUBSTATUSES = frozenset({"posting_in_courier_service", "posting_in_pickup_point"})
+
+
+def rfbs_target(states: Iterable[str]) -> RfbsStep | None:
+    """The furthest Ozon step the posting's shipments call for (None: no leg has left with a carrier).
+
+    ``delivered`` only when every live leg is delivered; ``last-mile`` when any leg is out for delivery (or
+    was: a failed attempt, a delivered leg while others travel); ``delivering`` on the first leg a carrier
+    scanned after hand-over. Cancelled legs do not count; a returned leg never makes the posting delivered.
+    """
+    live = [_ST(s) for s in states if s != _ST.cancelled.value]
+    if not live:
+        return None
+    if all(s is _ST.delivered for s in live):
+        return RfbsStep.delivered
+    if any(s in _LAST_MILE for s in live):
+        return RfbsStep.last_mile
+    if any(s in _CARRIER_HAS_IT for s in live):
+        return RfbsStep.delivering
+    return None
+
+
+def rfbs_reached(status: str | None, substatus: str | None) -> RfbsStep | None:
+    """The furthest step Ozon's status of the posting shows (None: none yet, e.g. ``awaiting_deliver``)."""
+    if status == "delivered" or substatus in _DELIVERED_SUBSTATUSES:
+        return RfbsStep.delivered
+    if status == "delivering":
+        return RfbsStep.last_mile if substatus in _LAST_MILE_SUBSTATUSES else RfbsStep.delivering
+    return None
+
+
+def at_or_after(reached: RfbsStep | None, step: RfbsStep) -> bool:
+    return reached is not None and RFBS_ORDER.index(reached) >= RFBS_ORDER.index(step)
+
+
+def rfbs_calls(target: RfbsStep | None, reached: RfbsStep | None) -> tuple[RfbsStep, ...]:
+    """The setters to call, in order, to bring Ozon from ``reached`` to ``target``; never backwards.
+
+    Ozon refuses skipping ``delivering`` (TRANSITION_IS_NOT_POSSIBLE), so it is always sent first;
+    ``last-mile`` is optional and only sent when it is the target (``delivered`` follows either).
+    """
+    if target is None or at_or_after(reached, target):
+        return ()
+    calls = [] if reached is not None else [RfbsStep.delivering]
+    if target is not RfbsStep.delivering:
+        calls.append(target)
+    return tuple(calls)
+
+
+def rfbs_plan(
+    shipment_states: Iterable[str], ozon_status: str | None, ozon_substatus: str | None = None
+) -> tuple[RfbsStep, ...]:
+    """Which Ozon calls the shipments' states call for, given Ozon's current status of the posting."""
+    return rfbs_calls(rfbs_target(shipment_states), rfbs_reached(ozon_status, ozon_substatus))
+
+
+def shipment_states(session: Session, order_id: int) -> list[str]:
+    """The statuses of the order's shipments (every leg of its posting)."""
+    return list(
+        session.scalars(select(Shipment.status).where(Shipment.order_id == order_id).order_by(Shipment.id))
+    )

@@ -13,7 +13,10 @@ Topics handled: ``order.packed`` / ``shipment.packed`` (ship on Ozon once every 
 packed), ``order.cancelled`` (cancel on Ozon unless Ozon cancelled
 it), ``shipment.label_created`` / ``shipment.handed_over`` (tracking number for rFBS postings),
 ``marketplace.push_received`` (apply a push), ``marketplace.label_requested`` (download the label),
-``marketplace.sync_requested`` (sync now). Orders of other channels are skipped after one indexed read.
+``marketplace.sync_requested`` (sync now); ``shipment.in_transit`` / ``out_for_delivery`` /
+``delivery_failed`` / ``delivered`` queue ``marketplace.delivery_status_requested`` for rFBS postings, whose
+job sends Ozon's ``delivering`` / ``last-mile`` / ``delivered`` (issue #7). Orders of other channels are
+skipped after one indexed read.
 """
 
 from __future__ import annotations
@@ -70,6 +73,16 @@ def build_handlers(
     def sync(engine: Engine, message: Message) -> None:
         sync_orders(engine, _int(message, "connection_id"), settings=s, factory=factory)
 
+    def rfbs_moved(engine: Engine, message: Message) -> None:
+        order_id = message.payload.get("order_id")
+        if order_id is not None:
+            outbound.queue_rfbs_status(engine, int(order_id))
+
+    def rfbs_status(engine: Engine, message: Message) -> None:
+        status = str(message.payload.get("status") or "")
+        posting_id = _int(message, "posting_id")
+        outbound.send_rfbs_status(engine, posting_id, status, factory=factory, settings=s)
+
     return {
         "order.packed": [ship],
         # issue #7: an order whose legs are picked one after the other is "packed" before its last
@@ -81,6 +94,9 @@ def build_handlers(
         PUSH_TOPIC: [push],
         outbound.LABEL_TOPIC: [label],
         SYNC_TOPIC: [sync],
+        # issue #7: our carrier moved an rFBS parcel -> Ozon's delivery status, one job per posting + status.
+        **{topic: [rfbs_moved] for topic in outbound.RFBS_SHIPMENT_TOPICS},
+        outbound.RFBS_STATUS_TOPIC: [rfbs_status],
     }
 
 

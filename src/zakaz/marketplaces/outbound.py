@@ -1,4 +1,4 @@
-"""Outbound actions on Ozon, run by outbox handlers: ship, labels, cancel, tracking numbers.
+"""Outbound actions on Ozon, run by outbox handlers: ship, labels, cancel, tracking numbers, rFBS statuses.
 
 Each is retry-safe: it first reads what we already did (``shipped_at``, ``label_fetched_at``,
 ``cancel_sent_at``, ``tracking_sent``) and treats Ozon's "already done" answers as success. No database
@@ -28,7 +28,9 @@ from zakaz.marketplaces.base import (
     ShipmentPackage,
 )
 from zakaz.marketplaces.connections import AdapterFactory, Connection, load_connection, open_adapter
+from zakaz.marketplaces.delivery import RfbsStep
 from zakaz.marketplaces.models import MarketplacePosting
+from zakaz.marketplaces.ozon.adapter import OzonAdapter
 from zakaz.marketplaces.ozon.errors import LabelsNotReady
 from zakaz.marketplaces.service import ACTOR, CANCELLED_STATUSES
 from zakaz.marketplaces.settings import MarketplaceSettings
@@ -54,6 +56,7 @@ class PostingRef:
     external_id: str
     order_id: int | None
     external_status: str
+    external_substatus: str | None
     fulfilment_scheme: str | None
     lines: list[Any]
     shipped_at: Any
@@ -69,6 +72,7 @@ def _ref(p: MarketplacePosting) -> PostingRef:
         p.external_id,
         p.order_id,
         p.external_status,
+        p.external_substatus,
         p.fulfilment_scheme,
         list(p.lines),
         p.shipped_at,
@@ -378,3 +382,123 @@ def send_tracking(
 
     run_in_transaction(engine, work)
     return "tracking number sent"
+
+
+# ------------------------------------------------------------------------------ rFBS statuses (issue #7)
+
+RFBS_STATUS_TOPIC = "marketplace.delivery_status_requested"
+#: Our shipments' topics that can move an rFBS posting on Ozon (their payload names the order).
+RFBS_SHIPMENT_TOPICS = (
+    "shipment.in_transit",
+    "shipment.out_for_delivery",
+    "shipment.delivery_failed",
+    "shipment.delivered",
+)
+_SETTERS = {
+    RfbsStep.delivering: OzonAdapter.mark_delivering,
+    RfbsStep.last_mile: OzonAdapter.mark_last_mile,
+    RfbsStep.delivered: OzonAdapter.mark_delivered,
+}
+
+
+def queue_rfbs_status(engine: Engine, order_id: int) -> str:
+    """A shipment of the order moved with our carrier: queue the Ozon status its posting now calls for.
+
+    One read for orders of other channels, FBS postings (Ozon delivers and knows) and ``3pl_tracking``
+    ones; a job ``{posting_id, status}`` only when the target is ahead of Ozon's status as we know it.
+    """
+    with unit_of_work(engine, read_only=True) as session:
+        row = session.scalar(
+            select(MarketplacePosting)
+            .where(MarketplacePosting.order_id == order_id)
+            .order_by(MarketplacePosting.id)
+            .limit(1)
+        )
+        if row is None or row.fulfilment_scheme not in delivery.STATUS_SETTABLE:
+            return "not an rFBS posting"
+        if row.external_status in CANCELLED_STATUSES:
+            return "cancelled on Ozon"
+        target = delivery.rfbs_target(delivery.shipment_states(session, order_id))
+        reached = delivery.rfbs_reached(row.external_status, row.external_substatus)
+        posting_id = row.id
+    if not delivery.rfbs_calls(target, reached) or target is None:
+        return "nothing to send"
+    payload = {"posting_id": posting_id, "order_id": order_id, "status": target.value}
+    run_in_transaction(
+        engine,
+        lambda s: add_messages(
+            s, [outbox_row(RFBS_STATUS_TOPIC, "marketplace_posting", posting_id, payload)]
+        ),
+    )
+    return f"queued {target.value}"
+
+
+def send_rfbs_status(
+    engine: Engine,
+    posting_id: int,
+    status: str,
+    *,
+    factory: AdapterFactory,
+    settings: MarketplaceSettings,
+) -> str:
+    """Bring the rFBS posting to ``status`` on Ozon, sending a missing ``delivering`` first.
+
+    Retry-safe: the steps start from Ozon's status as we stored it; a refused step is checked against a
+    fresh read of the posting, and Ozon being at that step or later counts as success (a lost answer, a
+    second run, a later job that went first). A refusal of a step Ozon has not reached is recorded in the
+    sync errors, flags the posting and kills the job (``Permanent``). Never moves the posting backwards.
+    """
+    try:
+        target = RfbsStep(status)
+    except ValueError as exc:
+        raise Permanent(f"unknown rFBS status {status!r}") from exc
+    loaded = _load(engine, settings, posting_id=posting_id)
+    if loaded is None:
+        return "no such posting"
+    ref, connection = loaded
+    if ref.fulfilment_scheme not in delivery.STATUS_SETTABLE:
+        return f"Ozon does not take delivery statuses for this posting ({ref.fulfilment_scheme})"
+    if ref.external_status in CANCELLED_STATUSES:
+        return "cancelled on Ozon; nothing to send"
+    if ref.shipped_at is None and ref.external_status in SHIPPABLE:
+        # Ozon refuses delivering before assembly: the ship job goes first (retried with backoff).
+        waiting = f"{ref.external_id} is not assembled on Ozon yet ({ref.external_status})"
+        raise MarketplaceUnavailable(waiting)
+    reached = delivery.rfbs_reached(ref.external_status, ref.external_substatus)
+    now_at: tuple[str, str | None] | None = None  # Ozon's status after what we did
+    sent: list[str] = []
+    with open_adapter(factory, connection) as adapter:
+        while calls := delivery.rfbs_calls(target, reached):
+            step = calls[0]
+            try:
+                _SETTERS[step](adapter, [ref.external_id])
+                reached, now_at = step, delivery.RFBS_RESULT[step]
+                sent.append(step.value)
+            except MarketplaceRejected as exc:
+                fresh = adapter.get(ref.external_id)
+                if not delivery.at_or_after(
+                    delivery.rfbs_reached(fresh.external_status, fresh.external_substatus), step
+                ):
+                    _refuse(engine, ref, f"rFBS {step.value}", exc, settings)
+                reached = delivery.rfbs_reached(fresh.external_status, fresh.external_substatus)
+                now_at = (fresh.external_status, fresh.external_substatus)
+    if now_at is None:
+        return f"already {target.value} on Ozon"
+    _store_rfbs(engine, ref, now_at, sent)
+    return f"Ozon {target.value}: sent {', '.join(sent) or 'nothing (Ozon was there already)'}"
+
+
+def _store_rfbs(engine: Engine, ref: PostingRef, now_at: tuple[str, str | None], sent: list[str]) -> None:
+    def work(session: Session) -> None:
+        row = session.get(MarketplacePosting, ref.id, with_for_update=True)
+        assert row is not None
+        stored = delivery.rfbs_reached(row.external_status, row.external_substatus)
+        new = delivery.rfbs_reached(*now_at)
+        if new is not None and not delivery.at_or_after(stored, new):  # a sync may have gone further
+            row.external_status, row.external_substatus = now_at
+            row.updated_at = utcnow()
+        for step in sent:
+            posting = ref.external_id
+            _on_order(session, row.order_id, "marketplace_delivery_status", posting=posting, status=step)
+
+    run_in_transaction(engine, work)

@@ -102,6 +102,7 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
         if message.payload.get("marketplace"):  # the marketplace talks to its own buyers about returns
             return 0
         context.update(rma=message.payload.get("rma"), note=message.payload.get("note"))
+        context.update({k: message.payload.get(k) for k in ("replacement", "return_tracking")})  # issue #6
         if message.payload.get("label"):  # a return label is booked: link to it (the tracking page's route)
             context["label_url"] = f"{context['tracking_url']}/returns/{message.payload.get('rma')}/label.pdf"
 

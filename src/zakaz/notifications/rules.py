@@ -24,6 +24,12 @@ SHOPPER_EVENTS: dict[str, str] = {
     "return.rejected": "return_rejected",
     "return.received": "return_received",
     "return.refunded": "return_refunded",
+    # issue #6: every step the shopper waits for; "return.inspected" is left out on purpose: the
+    # refund, exchange or closing that follows inspection tells the outcome, and "received" already
+    # said the items would be checked
+    "return.in_transit": "return_in_transit",
+    "return.exchanged": "return_exchanged",
+    "return.closed": "return_closed",
 }
 
 #: A confirmation this soon after the order was received is the intake's automatic one: the

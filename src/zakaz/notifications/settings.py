@@ -16,6 +16,8 @@ ALL_EVENTS = ["received", "confirmed", "shipped", "out_for_delivery", "delivered
 ALL_EVENTS += ["partially_shipped"]
 # issue #6: after-sales events (e-mail and push by default, not SMS)
 ALL_EVENTS += ["return_requested", "return_approved", "return_rejected", "return_received", "return_refunded"]
+# issue #6: the other return steps (e-mail and push by default, not SMS)
+ALL_EVENTS += ["return_in_transit", "return_exchanged", "return_closed"]
 
 
 class NotifySettings(BaseSettings):

@@ -2,7 +2,9 @@
 
 The replacement is priced at today's catalogue prices; the returned units' value (price paid after
 discount) is its discount, up to its subtotal. Costing more leaves a charge note on the replacement (its
-payment is pending); costing less leaves a difference that settling the exchange refunds.
+payment is pending) and an ``exchange_charge`` row in the order's ledger (issue #6: what the shopper owes,
+collected when the exchange is settled); costing less leaves a difference that settling the exchange
+refunds. Marketplace orders are never exchanged here (``service.open_return`` refuses them).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def create_replacement(
     intake: IntakeConfig,
     settings: ReturnsSettings,
 ) -> int:
-    from zakaz.returns.money import exchange_credit
+    from zakaz.returns.money import exchange_credit, record_charge
 
     lines = lines_of(session, ret.id)
     prices = dict(
@@ -95,4 +97,17 @@ def create_replacement(
             "difference_minor": max(credit - subtotal, 0),
         },
     )
+    if charge:
+        record_charge(
+            session,
+            ret,
+            order,
+            charge,
+            provider=settings.payment_provider,
+            actor=actor,
+            explanation=[
+                {"line_no": None, "text": "replacement at today's prices", "amount_minor": subtotal},
+                {"line_no": None, "text": "returned units at the price paid", "amount_minor": -credit},
+            ],
+        )
     return result.order_id

@@ -139,7 +139,8 @@ class Refund(Base):
     key: Mapped[str] = mapped_column(String(96), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
-    #: "refund" (quoted), "override" (operator's amount) or "exchange_difference"
+    #: "refund" (quoted), "override" (operator's amount), "exchange_difference" or "exchange_charge" (issue
+    #: #6: owed BY the shopper for a dearer replacement; never counted as refunded)
     kind: Mapped[str] = mapped_column(String(24), default="refund")
     amount_minor: Mapped[int] = mapped_column(Money)
     quoted_minor: Mapped[int] = mapped_column(Money, default=0)
@@ -177,6 +178,9 @@ class QuarantinedUnit(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(128), default="system")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: issue #6: written off (a ``write_off`` stock movement with the RMA as reference); None: still held
+    written_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    written_off_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class ReturnSource(Base):
@@ -198,3 +202,22 @@ class ReturnSource(Base):
     applied_status: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReturnPhoto(Base):
+    """A shopper's (or operator's) photo of a return (issue #6): JPEG, PNG or WebP, checked by its bytes.
+
+    Kept in the database (``data`` deferred: lists never load it); see ``returns/photos.py``."""
+
+    __tablename__ = "return_photos"
+    __table_args__ = (Index("ix_return_photos_return", "return_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    #: image/jpeg | image/png | image/webp, from the magic bytes (never the declared type)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

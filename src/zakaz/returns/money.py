@@ -10,10 +10,17 @@ Two short transactions around the provider call (never call a payment provider w
 A crash between 2 and 3 leaves ``pending``; the next request re-sends the same key and settles. Pending
 rows count as refunded when the next quote computes what is left, so two refunds can never together
 exceed what was paid.
+
+Exchanges whose replacement costs more (issue #6): ``record_charge`` writes a ledger row of kind
+``exchange_charge`` (``<RMA>:charge``, a positive amount the shopper owes, ``pending``) when the
+replacement is created; settling the exchange first collects it through the provider (``charge_to_collect``
+-> ``provider.collect`` -> ``settle_charge``: ``recorded`` by the manual provider, ``succeeded`` by one that
+takes money). Charges are never counted as refunded (``refunded_so_far``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
 from zakaz.errors import Conflict, FieldError, ValidationFailed
+from zakaz.money import MoneyFormatError, to_minor
 from zakaz.orders.models import Order
 from zakaz.orders.views import load_order
 from zakaz.returns import refunds as policy
@@ -36,6 +44,31 @@ from zakaz.returns.states import ReturnStatus
 PAID_STATUSES = frozenset({"paid", "cod"})
 CANCELLATION_TEXT = "cancelled posting: the goods come back to stock, nobody is refunded; close the return"
 SETTLED = frozenset({"succeeded", "recorded"})
+#: issue #6: a ledger row the shopper owes us (a dearer replacement), not a refund
+CHARGE = "exchange_charge"
+_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def parse_amount(text: str, *, field: str = "amount") -> int | None:
+    """Roubles as people type them ("100", "100.5", "100,50", "1 000,00") -> kopecks; None when empty.
+
+    Refuses (422 naming ``field``) what is not a number, fractions of a kopeck and negative amounts."""
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", text).replace(",", ".")
+    if not cleaned:
+        return None
+    if not _AMOUNT.fullmatch(cleaned):
+        raise ValidationFailed(
+            [FieldError(field, "not_an_amount", f"{text.strip()!r} is not an amount like 100,50")]
+        )
+    try:
+        minor = to_minor(cleaned)
+    except MoneyFormatError:
+        raise ValidationFailed(
+            [FieldError(field, "not_an_amount", f"{text.strip()!r}: at most two digits after the comma")]
+        ) from None
+    if minor < 0:
+        raise ValidationFailed([FieldError(field, "negative", "a refund cannot be negative")])
+    return minor
 
 
 def paid_order(order: Order) -> policy.PaidOrder:
@@ -51,7 +84,8 @@ def refunded_so_far(session: Session, order_id: int) -> policy.Refunded:
     units: Counter[int] = Counter()
     shipping: Counter[int] = Counter()
     total = 0
-    for row in session.scalars(select(Refund).where(Refund.order_id == order_id, Refund.status != "failed")):
+    rows = select(Refund).where(Refund.order_id == order_id, Refund.status != "failed", Refund.kind != CHARGE)
+    for row in session.scalars(rows):
         units.update({int(k): int(v) for k, v in (row.units or {}).items()})
         shipping.update({int(k): int(v) for k, v in (row.shipping_units or {}).items()})
         total += row.amount_minor
@@ -180,6 +214,13 @@ def prepare_refund(
         )
     if order.payment_status not in PAID_STATUSES:
         raise Conflict(f"order {order.number} is not paid ({order.payment_status})", field="order")
+    charge = session.scalar(select(Refund).where(Refund.key == f"{ret.number}:charge"))
+    if charge is not None and charge.status not in SETTLED:
+        raise Conflict(
+            f"{ret.number}: the shopper still owes {charge.amount_minor / 100:.2f} {charge.currency}"
+            " for the replacement; collect it first",
+            field="rma",
+        )
     p = preview(session, ret, order, settings)
     amount, kind, explanation = p.amount_minor, p.kind, list(p.explanation)
     if amount_minor is not None and amount_minor != p.amount_minor:
@@ -288,3 +329,95 @@ def settle_refund(
 
 def ledger(session: Session, order_id: int) -> list[Refund]:
     return list(session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)))
+
+
+# ---- exchange charges (issue #6) ------------------------------------------------------------------------
+
+
+def record_charge(
+    session: Session,
+    ret: ReturnRequest,
+    order: Order,
+    amount_minor: int,
+    *,
+    provider: str,
+    actor: str,
+    explanation: list[dict[str, Any]],
+) -> Refund:
+    """The shopper owes ``amount_minor`` for a dearer replacement: a pending ``exchange_charge`` row (once per
+    exchange: its key is ``<RMA>:charge``) and an event on the return and the order timeline."""
+    key = f"{ret.number}:charge"
+    row = session.scalar(select(Refund).where(Refund.key == key))
+    if row is not None:
+        return row
+    row = Refund(
+        key=key,
+        order_id=order.id,
+        return_id=ret.id,
+        kind=CHARGE,
+        amount_minor=amount_minor,
+        quoted_minor=amount_minor,
+        currency=order.currency,
+        provider=provider,
+        status="pending",
+        reason=ret.reason,
+        explanation=explanation,
+        units={},
+        shipping_units={},
+        actor=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    note_return(
+        session,
+        ret,
+        order,
+        type_=CHARGE,
+        actor=actor,
+        note=f"the shopper owes {amount_minor / 100:.2f} {order.currency} for the replacement",
+        data={"refund_id": row.id, "amount_minor": amount_minor, "status": row.status},
+    )
+    return row
+
+
+def charge_to_collect(session: Session, rma: str) -> tuple[int, RefundRequest] | None:
+    """The exchange's charge still to collect (a failed attempt is retried with the same key), if any."""
+    ret = load_return(session, rma, for_update=True)
+    row = session.scalar(select(Refund).where(Refund.key == f"{ret.number}:charge"))
+    if row is None or row.status in SETTLED or ret.status != ReturnStatus.inspected.value:
+        return None
+    row.status = "pending"
+    order = load_order(session, ret.order_id)
+    return row.id, _request(row, order)
+
+
+def settle_charge(
+    session: Session,
+    charge_id: int,
+    result: RefundResult | None,
+    *,
+    actor: str,
+    provider: str | None = None,
+    error: str = "",
+) -> Refund:
+    row = session.get_one(Refund, charge_id, with_for_update=True)
+    if row.status in SETTLED:
+        return row
+    ret = session.get_one(ReturnRequest, row.return_id)
+    order = load_order(session, row.order_id)
+    if result is None:
+        row.status = "failed"
+        note_return(session, ret, order, type_="charge_failed", actor=actor, note=error[:500])
+        return row
+    row.status, row.provider_ref, row.settled_at = result.status, result.provider_ref, utcnow()
+    row.provider = provider or row.provider
+    note_return(
+        session,
+        ret,
+        order,
+        type_="charge_collected",
+        actor=actor,
+        data={"refund_id": row.id, "amount_minor": row.amount_minor, "status": row.status},
+    )
+    return row

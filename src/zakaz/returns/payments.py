@@ -4,6 +4,10 @@
 - ``marketplace``: orders sold on a marketplace (channel ``ozon``) are refunded by the marketplace; recorded.
 - ``fake``: an in-process provider for tests; idempotent by key like a real one, and can be told to fail.
 
+Exchanges whose replacement costs more (issue #6): the shopper owes the difference. ``collect`` takes it
+(a ledger row of kind ``exchange_charge``); the manual provider only records that someone took the money,
+the fake one remembers what it collected.
+
 Every call carries the ledger row's unique key as the provider's idempotency key, so a retry after a crash
 between the call and the commit never pays twice.
 """
@@ -43,11 +47,18 @@ class PaymentProvider(Protocol):
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
 
+    def collect(self, request: RefundRequest) -> RefundResult:
+        """Take money FROM the shopper (an exchange's charge); same key rules as ``refund``."""
+        ...
+
 
 class ManualProvider:
     code = "manual"
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        return RefundResult("recorded", f"manual:{request.key}")
+
+    def collect(self, request: RefundRequest) -> RefundResult:
         return RefundResult("recorded", f"manual:{request.key}")
 
 
@@ -57,6 +68,9 @@ class MarketplaceProvider:
     def refund(self, request: RefundRequest) -> RefundResult:
         return RefundResult("recorded", f"marketplace:{request.key}")
 
+    def collect(self, request: RefundRequest) -> RefundResult:
+        raise PaymentError("marketplace orders are exchanged by the marketplace", key=request.key)
+
 
 @dataclass
 class FakeProvider:
@@ -65,6 +79,7 @@ class FakeProvider:
     code: str = "fake"
     fail: bool = False
     paid: dict[str, int] = field(default_factory=dict)
+    collected: dict[str, int] = field(default_factory=dict)
     calls: int = 0
 
     def refund(self, request: RefundRequest) -> RefundResult:
@@ -73,6 +88,13 @@ class FakeProvider:
             raise PaymentError("the fake provider was told to fail", key=request.key)
         self.paid.setdefault(request.key, request.amount_minor)
         return RefundResult("succeeded", f"fake-{len(self.paid):06d}")
+
+    def collect(self, request: RefundRequest) -> RefundResult:
+        self.calls += 1
+        if self.fail:
+            raise PaymentError("the fake provider was told to fail", key=request.key)
+        self.collected.setdefault(request.key, request.amount_minor)
+        return RefundResult("succeeded", f"fake-charge-{len(self.collected):06d}")
 
     @property
     def total(self) -> int:

@@ -40,5 +40,14 @@ class Condition(StrEnum):
     missing = "missing"
 
 
+#: Conditions whose units may go back on sale. Anything else (damaged, missing) never re-enters sellable
+#: stock: the server refuses an explicit restock of it and the inspection form only pre-ticks these.
+RESELLABLE_CONDITIONS = frozenset({Condition.unopened, Condition.opened})
+
+
+def is_resellable(condition: Condition | str) -> bool:
+    return Condition(condition) in RESELLABLE_CONDITIONS
+
+
 def is_seller_fault(reason: ReturnReason | str) -> bool:
     return ReturnReason(reason) in SELLER_FAULT

@@ -22,7 +22,7 @@ from zakaz.errors import Conflict, FieldError, NotFound, ValidationFailed
 from zakaz.fulfilment.models import Shipment, ShipmentLine
 from zakaz.fulfilment.states import ShipmentState
 from zakaz.inventory import service as inventory
-from zakaz.inventory.models import MovementReason, Warehouse
+from zakaz.inventory.models import MovementReason, StockLevel, StockMovement, Warehouse
 from zakaz.orders.intake import IntakeConfig
 from zakaz.orders.models import Order
 from zakaz.orders.timeline import Timeline
@@ -32,11 +32,11 @@ from zakaz.returns import rules
 from zakaz.returns.config import INSTRUCTIONS, ReturnsSettings
 from zakaz.returns.models import QuarantinedUnit, ReturnEvent, ReturnLine, ReturnRequest
 from zakaz.returns.payments import MARKETPLACE_CHANNELS
-from zakaz.returns.reasons import Condition
+from zakaz.returns.reasons import RESELLABLE_CONDITIONS, Condition
 from zakaz.returns.states import TOPICS, ReturnStatus, check_transition
 
 S = ReturnStatus
-RESELLABLE = frozenset({Condition.unopened.value, Condition.opened.value})
+RESELLABLE = frozenset(c.value for c in RESELLABLE_CONDITIONS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class ItemIn:
 class InspectIn:
     line_no: int
     condition: Condition
-    #: None: resellable conditions go back to stock, others to quarantine; False keeps e.g. a defect out
+    #: None: resellable conditions go back to stock, others to quarantine; False keeps e.g. a defect out;
+    #: True for a condition that is not resellable is refused (422 naming ``lines.<n>.restock``)
     restock: bool | None = None
     note: str = ""
 
@@ -170,6 +171,13 @@ def _record(
             "label": ret.label_status in ("pending", "ready"),
             # marketplace orders: the marketplace talks to its buyer, we do not
             "marketplace": order.channel if order.channel in MARKETPLACE_CHANNELS else None,
+            # issue #6: the return parcel's tracking number ("in_transit") and the replacement ("exchanged")
+            "return_tracking": ret.tracking_number if ret.status == S.in_transit.value else None,
+            "replacement": (
+                session.scalar(select(Order.number).where(Order.id == ret.replacement_order_id))
+                if ret.status == S.exchanged.value and ret.replacement_order_id
+                else None
+            ),
         }
         add_messages(session, [outbox_row(topic, "return", ret.id, payload)])
 
@@ -292,6 +300,14 @@ def open_return(
         window_days=settings.window_days,
     )
     errors += _exchange_errors(session, items, kind)
+    if kind == "exchange" and order.channel in MARKETPLACE_CHANNELS:
+        errors.append(
+            FieldError(
+                "kind",
+                "marketplace_exchange",
+                f"{order.channel} orders are exchanged by the marketplace: ask for a return there",
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     by_no = {ln.line_no: ln for ln in order.lines}
@@ -555,6 +571,16 @@ def inspect(session: Session, rma: str, *, results: Sequence[InspectIn], actor: 
     ] + [
         FieldError("lines", "missing_line", f"line {no} needs a condition") for no in lines if no not in given
     ]
+    errors += [
+        FieldError(
+            f"lines.{n}.restock",
+            "not_resellable",
+            f"line {r.line_no}: units {r.condition.value.replace('_', ' ')} cannot go back to stock"
+            f" (only {', '.join(sorted(RESELLABLE))} can); they go to quarantine",
+        )
+        for n, r in enumerate(results)
+        if r.restock and r.condition.value not in RESELLABLE
+    ]
     if errors:
         raise ValidationFailed(errors)
     if ret.status != S.received.value:
@@ -595,6 +621,15 @@ def inspect(session: Session, rma: str, *, results: Sequence[InspectIn], actor: 
                 )
             )
             line.quarantined_qty = line.quantity
+            _ledger_entry(
+                session,
+                warehouse_id=ret.warehouse_id,
+                sku=line.sku,
+                reason=MovementReason.return_quarantine,
+                reference=ret.number,
+                actor=actor,
+                note=f"return {ret.number}: {line.quantity} unit(s) {r.condition.value} quarantined",
+            )
         summary.append(
             {
                 "line_no": no,
@@ -605,3 +640,95 @@ def inspect(session: Session, rma: str, *, results: Sequence[InspectIn], actor: 
         )
     transition_return(session, ret, S.inspected, order=order, actor=actor, data={"lines": summary})
     return ret
+
+
+# ---- quarantine in the stock ledger (issue #6) ----------------------------------------------------------
+
+
+def _ledger_entry(
+    session: Session,
+    *,
+    warehouse_id: int,
+    sku: str,
+    reason: MovementReason,
+    reference: str,
+    actor: str,
+    note: str,
+) -> None:
+    """A stock movement that changes nothing on hand: quarantined units never re-entered sellable stock,
+    yet the ledger shows them (reference = RMA; the note says how many and why)."""
+    product_id = session.scalar(select(Product.id).where(Product.sku == sku))
+    if product_id is None:  # a product deleted since: the quarantine row still holds the units
+        return
+    level_id = session.scalar(
+        select(StockLevel.id).where(
+            StockLevel.warehouse_id == warehouse_id, StockLevel.product_id == product_id
+        )
+    )
+    if level_id is None:
+        level = StockLevel(warehouse_id=warehouse_id, product_id=product_id, on_hand=0, reserved=0)
+        session.add(level)
+        session.flush()
+        level_id = level.id
+    session.execute(
+        insert(StockMovement),
+        [
+            {
+                "stock_level_id": level_id,
+                "warehouse_id": warehouse_id,
+                "product_id": product_id,
+                "on_hand_delta": 0,
+                "reserved_delta": 0,
+                "reason": reason.value,
+                "reference": reference,
+                "note": note[:500],
+                "actor": actor,
+                "created_at": utcnow(),
+            }
+        ],
+    )
+
+
+def write_off(
+    session: Session, rma: str, *, quarantine_id: int, note: str = "", actor: str
+) -> QuarantinedUnit:
+    """Write quarantined units off for good: a ``write_off`` movement (reference = RMA) and a return event
+    (audited, on the order timeline too). Writing off twice is refused (409)."""
+    ret = load_return(session, rma, for_update=True)
+    unit = session.get(QuarantinedUnit, quarantine_id)
+    if unit is None or unit.return_id != ret.id:
+        raise NotFound(f"no quarantined units {quarantine_id} in {ret.number}", field="quarantine_id")
+    if unit.written_off_at is not None:
+        raise Conflict(
+            f"{unit.quantity} × {unit.sku} of {ret.number} were already written off by {unit.written_off_by}",
+            field="quarantine_id",
+        )
+    unit.written_off_at, unit.written_off_by = utcnow(), actor
+    text = f"return {ret.number}: {unit.quantity} unit(s) {unit.condition} written off"
+    if note.strip():
+        text += f": {note.strip()}"
+    if unit.warehouse_id is not None:
+        _ledger_entry(
+            session,
+            warehouse_id=unit.warehouse_id,
+            sku=unit.sku,
+            reason=MovementReason.write_off,
+            reference=ret.number,
+            actor=actor,
+            note=text,
+        )
+    note_return(
+        session,
+        ret,
+        load_order(session, ret.order_id),
+        type_="written_off",
+        actor=actor,
+        note=note.strip() or None,
+        data={
+            "sku": unit.sku,
+            "quantity": unit.quantity,
+            "condition": unit.condition,
+            "quarantine_id": unit.id,
+        },
+    )
+    return unit

@@ -71,7 +71,9 @@ def return_detail(session: Session, ret: ReturnRequest, settings: ReturnsSetting
         select(ReturnEvent).where(ReturnEvent.return_id == ret.id).order_by(ReturnEvent.id)
     ).all()
     refunds = session.scalars(select(Refund).where(Refund.return_id == ret.id).order_by(Refund.id)).all()
-    quarantined = session.scalars(select(QuarantinedUnit).where(QuarantinedUnit.return_id == ret.id)).all()
+    quarantined = session.scalars(
+        select(QuarantinedUnit).where(QuarantinedUnit.return_id == ret.id).order_by(QuarantinedUnit.id)
+    ).all()
     warehouse = session.get(Warehouse, ret.warehouse_id) if ret.warehouse_id else None
     age = utcnow() - ret.created_at
     return {
@@ -138,7 +140,18 @@ def return_detail(session: Session, ret: ReturnRequest, settings: ReturnsSetting
             for e in events
         ],
         "refunds": [refund_view(r) for r in refunds],
-        "quarantine": [{"sku": q.sku, "quantity": q.quantity, "condition": q.condition} for q in quarantined],
+        "quarantine": [
+            {
+                "id": q.id,
+                "sku": q.sku,
+                "quantity": q.quantity,
+                "condition": q.condition,
+                "note": q.note,
+                "written_off_at": _iso(q.written_off_at),
+                "written_off_by": q.written_off_by,
+            }
+            for q in quarantined
+        ],
     }
 
 

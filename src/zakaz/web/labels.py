@@ -62,6 +62,8 @@ MOVEMENT_REASON = {
     "release": N_("Reservation released"),
     "shipment": N_("Shipped"),
     "return_restock": N_("Returned to stock"),
+    "return_quarantine": N_("Returned to quarantine"),  # issue #6
+    "write_off": N_("Written off"),  # issue #6
     "import": N_("Import"),
 }
 

@@ -16,7 +16,8 @@ from zakaz.errors import DomainError, ValidationFailed
 from zakaz.orders.views import load_order
 from zakaz.returns import labels, money, service
 from zakaz.returns.marketplace import needs_attention
-from zakaz.returns.reasons import Condition
+from zakaz.returns.reasons import RESELLABLE_CONDITIONS, Condition
+from zakaz.returns.states import ReturnStatus
 from zakaz.returns.views import queue, return_detail
 from zakaz.web import flash
 from zakaz.web.deps import Poster, Reader, engine_of, require
@@ -60,6 +61,8 @@ PROBLEM = {
 @router.get("/returns", name="returns")
 def returns_page(request: Request, user: Reader, status: str | None = None) -> Response:
     settings = returns_settings(request)
+    if status not in {s.value for s in ReturnStatus}:  # an unknown filter shows the open returns
+        status = None
     with unit_of_work(engine_of(request), read_only=True) as session:
         items = queue(session, settings, status=status or None)
         unlinked = needs_attention(session)
@@ -90,6 +93,7 @@ def return_page(rma: str, request: Request, user: Reader) -> Response:
         "preview": preview,
         "statuses": STATUS,
         "conditions": CONDITION,
+        "resellable": {c.value for c in RESELLABLE_CONDITIONS},
         "sla": SLA_CLASS,
         "label_statuses": LABEL_STATUS,
     }
@@ -215,24 +219,43 @@ async def inspect(rma: str, request: Request, user: Poster) -> Response:
     )
 
 
+@router.post("/returns/{rma}/write-off")
+def write_off(
+    rma: str,
+    request: Request,
+    user: Poster,
+    quarantine_id: Annotated[int, Form(ge=1)],
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Issue #6: quarantined units written off (a ``write_off`` movement and a return event)."""
+    require(Permission.stock_write)(user)
+    return _run(
+        request,
+        user,
+        rma,
+        lambda s: service.write_off(s, rma, quarantine_id=quarantine_id, note=note, actor=user.actor),
+    )
+
+
 @router.post("/returns/{rma}/refund")
 def refund(
     rma: str,
     request: Request,
     user: Poster,
-    amount_minor: Annotated[str, Form(max_length=16)] = "",
+    amount: Annotated[str, Form(max_length=32)] = "",
     override_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     require(Permission.orders_write)(user)
-    amount = int(amount_minor) if amount_minor.strip().isdigit() else None
     try:
+        # issue #6: roubles as typed ("100,50", "1 000,00"); unreadable or negative: an error, no change
+        amount_minor = money.parse_amount(amount, field="amount")
         settle(
             request.app.state.ctx,
             rma,
             actor=user.actor,
             settings=returns_settings(request),
             provider=payment_provider(request),
-            amount_minor=amount,
+            amount_minor=amount_minor,
             override_reason=override_reason,
         )
     except DomainError as exc:

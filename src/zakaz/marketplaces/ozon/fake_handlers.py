@@ -158,6 +158,8 @@ def _setter(state: FakeOzonState, body: JSON, allowed: set[str], status: str, su
     numbers = body.get("posting_number")
     if not isinstance(numbers, list) or not numbers:
         return bad("posting_number is required")
+    if len(numbers) > 100:  # issue #7: at most 100 postings per call
+        return bad("posting_number must contain 1..100 items")
     result = []
     for number in map(str, numbers):
         posting = state.postings.get(number)
@@ -173,6 +175,9 @@ def _setter(state: FakeOzonState, body: JSON, allowed: set[str], status: str, su
         else:
             state.set_status(number, status, substatus)
         result.append({"posting_number": number, "result": not err, "error": err})
+    if state.lose_setter_responses > 0:  # issue #7: applied, but the answer is lost
+        state.lose_setter_responses -= 1
+        return error(500, 13, "internal error")
     return {"result": result}
 
 

@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta  # issue #7
 from typing import Any
 
 import orjson
@@ -71,9 +72,21 @@ ROUTES: dict[str, Callable[[FakeOzonState, dict[str, Any]], Response | dict[str,
     "/v2/products/stocks": h.stocks,
     "/v1/returns/list": listing.returns_list,
     "/v1/warehouse/list": h.warehouses,
+    "/v1/roles": lambda state, body: _roles(state),  # issue #7: the settings page's credential check
     **h.CHAT_ROUTES,  # issue #7: chats
     **control.CONTROL_ROUTES,  # issue #7: FAKE-ONLY control (Ozon's logistics moves FBS postings)
 }
+
+
+def _roles(state: FakeOzonState) -> dict[str, Any]:
+    """issue #7: ``/v1/roles``: the key's roles and the methods they open (notes 1.1), expiry in 6 months."""
+    expires = state.now() + timedelta(days=182)
+    methods = sorted(p for p in ROUTES if not p.startswith("/fake/"))
+    roles = [
+        {"name": "Posting FBS", "methods": [p for p in methods if "posting" in p or "returns" in p]},
+        {"name": "Warehouse", "methods": [p for p in methods if "warehouse" in p or "stocks" in p]},
+    ]
+    return {"roles": roles, "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
 def _quotas(state: FakeOzonState) -> dict[str, tuple[int, float]]:

@@ -10,6 +10,7 @@ import copy
 import random
 import threading
 import uuid  # issue #7: chat ids
+from collections.abc import Sequence  # issue #7
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -110,6 +111,8 @@ class FakeOzonState:
     chat_messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # ascending by id
     #: issue #7: the next N sends are applied, then answered HTTP 500 (the caller cannot tell it was sent).
     lose_send_responses: int = 0
+    #: issue #7: the next N rFBS status calls (delivering/last-mile/delivered) are applied, then answered 500.
+    lose_setter_responses: int = 0
 
     def __post_init__(self) -> None:
         self._mono_start = self.clock.monotonic()
@@ -281,12 +284,19 @@ def _warehouse(wid: int, name: str, *, is_rfbs: bool) -> dict[str, Any]:
 
 
 def _posting(
-    i: int, seed: int, rng: random.Random, created: datetime, *, rfbs: bool, status: str
+    i: int,
+    seed: int,
+    rng: random.Random,
+    created: datetime,
+    *,
+    rfbs: bool,
+    status: str,
+    catalog: Sequence[tuple[int, str, str, str]] = CATALOG,  # issue #7: the demo's own articles
 ) -> dict[str, Any]:
     order_number = f"{seed % 10000:04d}{i:04d}-{(i * 37 + seed) % 10000:04d}"
     warehouse = RFBS_WAREHOUSE if rfbs else FBS_WAREHOUSE
     products = []
-    for sku, offer, name, price in rng.sample(CATALOG, rng.randint(1, 2)):
+    for sku, offer, name, price in rng.sample(catalog, rng.randint(1, min(2, len(catalog)))):
         products.append(
             {
                 "price": price,
@@ -378,18 +388,22 @@ def seed_postings(
     status: str = "awaiting_packaging",
     rfbs: bool = False,
     start: datetime | None = None,
+    catalog: Sequence[tuple[int, str, str, str]] | None = None,  # issue #7
 ) -> list[str]:
     """Create ``n`` deterministic postings (same seed -> same postings); returns their posting numbers.
 
     Created one minute apart from ``start`` (default: a day before the fake's "now");
-    ship-by = created + 1 day.
+    ship-by = created + 1 day. ``catalog``: (Ozon SKU, offer_id, name, price) rows the products are drawn
+    from (default :data:`CATALOG`); their offers are added to the fake's offers.
     """
     rng = random.Random(seed)
     start = start or (state.wall_start - timedelta(days=1))
     numbers = []
     with state.lock:
+        state.offers.update({offer: sku for sku, offer, _, _ in catalog or ()})  # issue #7
         for i in range(n):
-            posting = _posting(i, seed, rng, start + timedelta(minutes=i), rfbs=rfbs, status=status)
+            created = start + timedelta(minutes=i)
+            posting = _posting(i, seed, rng, created, rfbs=rfbs, status=status, catalog=catalog or CATALOG)
             state.postings[posting["posting_number"]] = posting
             numbers.append(posting["posting_number"])
     return numbers
