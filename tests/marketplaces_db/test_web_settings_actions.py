@@ -94,7 +94,7 @@ def test_warehouse_picker_is_filled_from_ozon_and_maps_by_choice(
         and str(RFBS_WAREHOUSE) in r.text
         and "ozon-warehouse-picker" in r.text
     )
-    assert ozon.state.calls_to("/v1/warehouse/list") == 1
+    assert ozon.state.calls_to("/v2/warehouse/list") == 1
     # Choose our warehouse for the Ozon one from the picker (id and name come from Ozon's list).
     r = web.submit(
         "/settings/ozon/warehouses",
@@ -111,7 +111,7 @@ def test_warehouse_picker_is_filled_from_ozon_and_maps_by_choice(
     page = web.get("/settings/ozon").text
     assert "ozon-warehouse-picker" in page and "Склад на Ленина" in page
     web.submit("/settings/ozon/warehouses/load")
-    assert ozon.state.calls_to("/v1/warehouse/list") == 1
+    assert ozon.state.calls_to("/v2/warehouse/list") == 1
 
 
 def test_warehouse_picker_reports_ozons_error(ozon: Ozon, as_role: Callable[[str], WebClient]) -> None:

@@ -194,16 +194,15 @@ class OzonWarehouse:
 
 def list_ozon_warehouses(client: OzonClient) -> list[OzonWarehouse]:
     """The seller's warehouses on Ozon (``E.WAREHOUSES``: one call a minute, so callers keep the answer)."""
-    data = client.call(E.WAREHOUSES, {})
-    items = data.get("result")
+    items = client.iter_cursor(E.WAREHOUSES, {}, items_key=("warehouses", "items"))
     out = [
         OzonWarehouse(
             external_id=str(w["warehouse_id"]),
             name=str(w.get("name") or ""),
-            is_rfbs=bool(w.get("is_rfbs")),
+            is_rfbs=bool(w.get("is_rfbs")) or "rfbs" in str(w.get("warehouse_type") or "").lower(),
             status=str(w.get("status") or ""),
         )
-        for w in (items if isinstance(items, list) else [])
-        if isinstance(w, dict) and w.get("warehouse_id") is not None
+        for w in items
+        if w.get("warehouse_id") is not None
     ]
     return sorted(out, key=lambda w: (w.name, w.external_id))

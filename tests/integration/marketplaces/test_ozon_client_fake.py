@@ -289,3 +289,15 @@ def test_retry_policy_backoff_grows_and_is_jittered() -> None:
     policy, rng = RetryPolicy(base_delay=0.5, max_delay=10.0), random.Random(1)
     delays = [policy.backoff(n, rng) for n in range(1, 8)]
     assert 0.25 <= delays[0] <= 0.5 and 4.0 <= delays[4] <= 8.0 and all(d <= 10.0 for d in delays)
+
+
+def test_warehouses_come_from_the_v2_list_page_by_page(env: Env) -> None:
+    from zakaz.marketplaces.connections import list_ozon_warehouses
+
+    found = list(env.client.iter_cursor(E.WAREHOUSES, {}, items_key="warehouses", limit=1))
+    assert sorted(int(w["warehouse_id"]) for w in found) == sorted([FBS_WAREHOUSE, RFBS_WAREHOUSE])
+    assert env.state.calls_to("/v2/warehouse/list") == 2  # one warehouse a page, following the cursor
+    assert env.state.calls_to("/v1/warehouse/list") == 0  # v1 was disabled by Ozon on 2026-04-07
+    assert env.state.throttled == 0 and sum(env.clock.sleeps) >= 60.0  # 1 call a minute, waited on our side
+    listed = {w.external_id: w.is_rfbs for w in list_ozon_warehouses(env.client)}
+    assert listed == {str(FBS_WAREHOUSE): False, str(RFBS_WAREHOUSE): True}

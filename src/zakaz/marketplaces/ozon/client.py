@@ -246,7 +246,12 @@ class OzonClient:
                 return
 
     def iter_cursor(
-        self, endpoint: Endpoint, body: Mapping[str, Any], *, items_key: str, limit: int | None = None
+        self,
+        endpoint: Endpoint,
+        body: Mapping[str, Any],
+        *,
+        items_key: str | tuple[str, ...],
+        limit: int | None = None,
     ) -> Iterator[JSON]:
         """v4 posting lists, v2 warehouses, chats: ``limit``+``cursor``; top-level ``cursor``/``has_next``."""
         limit = limit or endpoint.max_items or 100
@@ -346,8 +351,10 @@ def _int64(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _items(container: Mapping[str, Any], key: str) -> list[JSON]:
-    value = container.get(key) or []
+def _items(container: Mapping[str, Any], key: str | tuple[str, ...]) -> list[JSON]:
+    """The list under ``key`` (or the first of several spellings that is present)."""
+    keys = (key,) if isinstance(key, str) else key
+    value: Any = next((container[k] for k in keys if container.get(k) is not None), [])
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 

@@ -68,8 +68,12 @@ class E:
     # 80 requests/minute per seller, <=100 product-warehouse pairs per call, one pair at most once per 30 s.
     STOCKS = _ep("/v2/products/stocks", rate_per_sec=80 / 60, burst=1, max_items=100)
     RETURNS = _ep("/v1/returns/list", max_items=500, pagination=Pagination.last_id)
-    # 1 request/minute [2nd]; v1 reported disabled 2026-04-07 in favour of v2 (cursor) -- see notes 2.12.
-    WAREHOUSES = _ep("/v1/warehouse/list", rate_per_sec=1 / 60, burst=1)
+    # v1 was disabled 2026-04-07 in favour of v2: limit + cursor, items under "warehouses" (some
+    # references say "items"), notes 2.12. v1 allowed 1 request/minute [2nd]; v2's quota is not
+    # published: keep v1's (a second page of 100+ warehouses waits a minute).
+    WAREHOUSES = _ep(
+        "/v2/warehouse/list", rate_per_sec=1 / 60, burst=1, max_items=100, pagination=Pagination.cursor
+    )
     ROLES = _ep("/v1/roles")
     # issue #7: chats (notes 2.14). Buyer chats (history/send/start/read) need Premium Plus: 403 otherwise.
     # Sending has no idempotency key: never repeated blindly (support.sync reconciles by reading history).

@@ -228,6 +228,25 @@ def warehouses(state: FakeOzonState, body: JSON) -> Any:
     return {"result": copy.deepcopy(list(state.warehouses.values()))}
 
 
+def warehouses_v2(state: FakeOzonState, body: JSON) -> Any:
+    """``/v2/warehouse/list``: limit (1..200, default 50) + cursor; ``{warehouses, cursor, has_next}``."""
+    limit = body.get("limit", 50)
+    if not isinstance(limit, int) or not 1 <= limit <= 200:
+        return bad("limit must be 1..200")
+    cursor = str(body.get("cursor") or "0")
+    if not cursor.isdigit():
+        return bad("invalid cursor")
+    rows = sorted(state.warehouses.values(), key=lambda w: int(w["warehouse_id"]))
+    start = int(cursor)
+    page = rows[start : start + limit]
+    has_next = start + limit < len(rows)
+    return {
+        "warehouses": copy.deepcopy(page),
+        "cursor": str(start + limit) if has_next else "",
+        "has_next": has_next,
+    }
+
+
 def stocks(state: FakeOzonState, body: JSON) -> Any:
     items = body.get("stocks")
     if not isinstance(items, list) or not 1 <= len(items) <= 100:

@@ -71,7 +71,8 @@ ROUTES: dict[str, Callable[[FakeOzonState, dict[str, Any]], Response | dict[str,
     "/v2/posting/fbs/cancel-reason/list": h.cancel_reasons,
     "/v2/products/stocks": h.stocks,
     "/v1/returns/list": listing.returns_list,
-    "/v1/warehouse/list": h.warehouses,
+    "/v1/warehouse/list": h.warehouses,  # disabled by Ozon on 2026-04-07; kept for old clients
+    "/v2/warehouse/list": h.warehouses_v2,
     "/v1/roles": lambda state, body: _roles(state),  # issue #7: the settings page's credential check
     **h.CHAT_ROUTES,  # issue #7: chats
     **control.CONTROL_ROUTES,  # issue #7: FAKE-ONLY control (Ozon's logistics moves FBS postings)
@@ -94,6 +95,7 @@ def _quotas(state: FakeOzonState) -> dict[str, tuple[int, float]]:
     return {
         "/v2/products/stocks": (state.stocks_per_minute, 60.0),
         "/v1/warehouse/list": (state.warehouse_list_per_minute, 60.0),
+        "/v2/warehouse/list": (state.warehouse_list_per_minute, 60.0),
     }
 
 
