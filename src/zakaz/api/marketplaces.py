@@ -21,7 +21,13 @@ from zakaz.auth.service import Principal
 from zakaz.db import unit_of_work
 from zakaz.errors import FieldError, NotFound, ValidationFailed
 from zakaz.marketplaces import mappings
-from zakaz.marketplaces.connections import connection_view, get_connection_row, save_connection
+from zakaz.marketplaces.connections import (
+    BASE_URL_PATTERN,
+    CLIENT_ID_PATTERN,
+    connection_view,
+    get_connection_row,
+    save_connection,
+)
 from zakaz.marketplaces.jobs import SYNC_TOPIC
 from zakaz.marketplaces.models import MarketplacePosting
 from zakaz.marketplaces.push import ERROR_UNKNOWN, error_answer, receive_push
@@ -44,9 +50,9 @@ class _In(BaseModel):
 
 class ConnectionIn(_In):
     name: str = Field(default="", max_length=255)
-    client_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")
+    client_id: str = Field(min_length=1, max_length=64, pattern=CLIENT_ID_PATTERN)
     api_key: str | None = Field(default=None, min_length=8, max_length=255, description="write-only")
-    base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    base_url: str | None = Field(default=None, max_length=500, pattern=BASE_URL_PATTERN)
     active: bool = True
 
 
