@@ -5,10 +5,14 @@ request does two inserts and answers in the documented shapes:
 
 * ``TYPE_PING``: ``{"version", "name", "time"}`` (time: UTC RFC 3339);
 * accepted: ``{"result": true}``;
-* errors: 4xx/5xx with ``{"error": {"code": "ERROR_UNKNOWN" | "ERROR_PARAMETER_VALUE_MISSED" |
-  "ERROR_REQUEST_DUPLICATED", "message": ..., "details": null}}``. A repeated push (same dedupe key: FBS
-  pushes carry no delivery id, so (type, posting, new state, date)) is answered ERROR_REQUEST_DUPLICATED
-  and never processed twice.
+* errors: 4xx/5xx with ``{"error": {"code": "ERROR_UNKNOWN" | "ERROR_PARAMETER_VALUE_MISSED", "message": ...,
+  "details": null}}``.
+
+A repeated push (same dedupe key: FBS pushes carry no delivery id, so (type, posting, new state, date)) is
+never processed twice, and is answered ``{"result": true}`` like the first: Ozon resends a push whose answer
+it did not get, and treats a non-200 answer as undelivered (resent again) and as a strike towards the
+"fewer than half answered 200" rule that suspends every push. The documented ERROR_REQUEST_DUPLICATED
+answer would turn one lost answer into a run of resends and strikes.
 
 Posting pushes are hints (late, duplicated, out of order): the handler re-reads the posting
 (``/v3/posting/fbs/get``) and applies the current state through ``service.apply_posting``.
@@ -54,7 +58,6 @@ log = logging.getLogger(__name__)
 PUSH_TOPIC = "marketplace.push_received"
 ERROR_UNKNOWN = "ERROR_UNKNOWN"
 ERROR_PARAMETER_VALUE_MISSED = "ERROR_PARAMETER_VALUE_MISSED"
-ERROR_REQUEST_DUPLICATED = "ERROR_REQUEST_DUPLICATED"
 #: issue #7: chat pushes are stored like the others and handed to the support inbox (``zakaz.support.sync``)
 CHAT_PUSH_TOPIC = "marketplace.chat_push_received"  # issue #7
 CHAT_PUSH_TYPES = frozenset(  # issue #7
@@ -188,8 +191,7 @@ def receive_push(
             add_messages(session, [outbox_row(CHAT_PUSH_TOPIC, "marketplace_push", push_id, job)])  # issue #7
         return push_id
 
-    if run_in_transaction(engine, store) is None:
-        return error_answer(409, ERROR_REQUEST_DUPLICATED, "this notification was already received")
+    run_in_transaction(engine, store)  # None for a duplicate: stored once, acknowledged every time
     return PushAnswer(200, {"result": True})
 
 
