@@ -47,6 +47,14 @@ def test_connection_key_is_never_returned(ozon: Ozon, client: TestClient) -> Non
     r = client.put(f"{API}/connection", json={"name": "Renamed", "client_id": "100500"})
     assert r.status_code == 200 and r.json()["name"] == "Renamed" and r.json()["base_url"] == ozon.url
 
+    # The stored key never goes to a new address: changing it needs the key again.
+    moved = {"name": "Renamed", "client_id": "100500", "base_url": "http://127.0.0.1:9/steal"}
+    r = client.put(f"{API}/connection", json=moved)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "api_key"
+    assert client.get(f"{API}/connection").json()["base_url"] == ozon.url
+    r = client.put(f"{API}/connection", json={**moved, "api_key": "another-key-0000"})
+    assert r.status_code == 200 and r.json()["base_url"] == "http://127.0.0.1:9/steal"
+
 
 def test_sync_status_and_errors(ozon: Ozon, client: TestClient) -> None:
     numbers = seed_postings(ozon.state, 3)

@@ -123,3 +123,24 @@ def test_the_tracking_page_stores_a_browser_subscription(client: TestClient, eng
     assert client.post("/track/bad/push", json=sub).status_code == 404
     assert len(fetch(engine, select(PushSubscription))) == 1
     assert client.get("/track/sw.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_a_subscription_hears_only_its_own_order_even_when_customers_are_merged(
+    client: TestClient, engine: Engine
+) -> None:
+    """Customers are matched by e-mail or phone: someone typing another shopper's phone on their own order
+    must not receive that shopper's orders (and their signed tracking links) by push."""
+    from zakaz.notifications import links
+    from zakaz.notifications.settings import get_notify_settings
+
+    victim = seed_and_order(client, engine, email="victim@example.ru")
+    attacker = seed_and_order(client, engine, email="mallory@example.ru")  # the same phone: one customer
+    assert victim["customer_id"] == attacker["customer_id"]
+    token = links.tracking_token(attacker["id"], links.secret_of(get_notify_settings()))
+    sub = {"endpoint": "https://mallory.example/push/1", "keys": {"p256dh": "BNc", "auth": "xyz"}}
+    assert client.post(f"/track/{token}/push", json=sub).status_code == 201
+    move(engine, victim["id"], "picking", "packed", "shipped")
+    move(engine, attacker["id"], "picking", "packed", "shipped")
+    drain(engine, quiet_free(), max_attempts=1)
+    pushes = fetch(engine, select(Delivery).where(Delivery.channel == "push"))
+    assert pushes and {d.order_id for d in pushes} == {attacker["id"]}

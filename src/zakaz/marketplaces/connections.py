@@ -146,6 +146,11 @@ def save_connection(
             raise ValidationFailed([FieldError("api_key", "required", "give the API key")])
         row = MarketplaceConnection(channel=channel, created_at=utcnow())
         session.add(row)
+    elif not api_key and base_url and base_url.rstrip("/") != (row.base_url or BASE_URL).rstrip("/"):
+        # the stored key is only ever sent where it was entered for: a new address needs the key again
+        raise ValidationFailed(
+            [FieldError("api_key", "required", "give the API key again to change the API address")]
+        )
     if api_key:
         row.api_key_encrypted = crypto.encrypt(api_key.strip(), settings)
         row.api_key_last4 = crypto.last4(api_key.strip())

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
@@ -150,12 +150,12 @@ def plan_shopper(session: Session, message: Message, *, settings: NotifySettings
 
 
 def _plan_push(session: Session, base: dict[str, Any], order: Order, r: Any, url: str) -> int:
-    owner = [PushSubscription.order_id == order.id]
-    if order.customer_id is not None:
-        owner.append(PushSubscription.customer_id == order.customer_id)
+    # Only the browsers subscribed on this order's own tracking page: customers are matched by e-mail *or*
+    # phone, so "every order of the customer" would let someone who shares (or types) a phone number
+    # receive another shopper's orders and their signed tracking links.
     created = 0
     for sub_id in session.scalars(
-        select(PushSubscription.id).where(or_(*owner)).order_by(PushSubscription.id)
+        select(PushSubscription.id).where(PushSubscription.order_id == order.id).order_by(PushSubscription.id)
     ):
         row = {
             **base,
