@@ -36,14 +36,20 @@ def test_shopper_gets_russian_email_and_can_unsubscribe(client: TestClient, engi
         tracking = re.search(r"http://testserver(/track/\S+)", plain)
         assert tracking is not None
 
-        page = client.get(unsubscribe.group(1))
-        assert page.status_code == 200 and "Вы отписаны" in page.text
+        # opening the link (as a mail scanner would) only asks; the button POSTs
+        asked = client.get(unsubscribe.group(1))
+        assert asked.status_code == 200 and "Отписаться?" in asked.text
+        assert f'action="{unsubscribe.group(1)}"' in asked.text and 'method="post"' in asked.text
         assert client.get("/unsubscribe/forged-token").status_code == 404
         from zakaz.orders.models import Order
 
         with unit_of_work(engine, read_only=True) as s:
             customer_id = s.scalar(select(Order.customer_id).where(Order.id == order["id"]))
-        assert client.get(f"/api/v1/customers/{customer_id}/notification-preferences").json() == {
+        prefs = f"/api/v1/customers/{customer_id}/notification-preferences"
+        assert client.get(prefs).json()["email"] is True  # nothing changed by the GET
+        page = client.post(unsubscribe.group(1))
+        assert page.status_code == 200 and "Вы отписаны" in page.text
+        assert client.get(prefs).json() == {
             "email": False,
             "sms": True,
             "push": True,

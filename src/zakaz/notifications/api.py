@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -152,9 +152,42 @@ def _unsubscribe(ctx: Ctx, token: str) -> HTMLResponse:
     return HTMLResponse(page, status_code=200 if found else 404)
 
 
+_CONFIRM = {
+    "ru": ("Отписаться?", "Мы перестанем присылать вам такие сообщения ({channel}).", "Отписаться"),
+    "en": ("Unsubscribe?", "We will stop sending you these messages ({channel}).", "Unsubscribe"),
+    "zh": ("退订？", "我们将不再向您发送此类消息（{channel}）。", "退订"),
+}
+
+
 @public.get("/unsubscribe/{token}")
-def unsubscribe_page(token: str, ctx: Ctx) -> HTMLResponse:
-    return _unsubscribe(ctx, token)
+def unsubscribe_page(token: str, request: Request, ctx: Ctx) -> HTMLResponse:
+    """The link in a message asks first: mail scanners open links, and a GET must not change anything.
+    The button (like a mail client's RFC 8058 one-click) POSTs to the same address."""
+    settings = get_notify_settings()
+    found = links.read_unsubscribe_token(token, links.secret_of(settings))
+    locale = settings.default_locale
+    if found is not None:
+        with unit_of_work(ctx.engine, read_only=True) as session:
+            customer = session.get(Customer, found[0])
+            locale = pick_locale(customer.locale if customer else None, settings.default_locale)
+    locale = pick_locale(locale)
+    if found is None:
+        title, text = _INVALID[locale]
+        page = template_env().get_template("_unsubscribed.html").render(locale=locale, title=title, text=text)
+        return HTMLResponse(page, status_code=404)
+    title, text, button = _CONFIRM[locale]
+    page = (
+        template_env()
+        .get_template("_unsubscribe_confirm.html")
+        .render(
+            locale=locale,
+            title=title,
+            text=text.format(channel=found[1]),
+            button=button,
+            action=request.url.path,
+        )
+    )
+    return HTMLResponse(page)
 
 
 @public.post("/unsubscribe/{token}")
