@@ -39,6 +39,10 @@ def test_lookup_by_number_and_email_or_phone_opens_the_page(client: TestClient, 
         assert page.status_code == 200 and order["number"] in page.text
         assert "Подтверждён" in page.text and "Заказ принят" in page.text
         assert "on_hold" not in page.text and "test" not in page.text.lower().split("<script")[0]
+        # the page carrying the signed link is never framed, and the link never leaves as a Referer
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_misses_look_the_same_and_bad_links_too(client: TestClient, engine: Engine) -> None:
