@@ -31,6 +31,9 @@ from zakaz.migrate import upgrade
 from zakaz.models import Base
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Webhook receivers, fake push services and fake carriers in the tests listen on loopback; production refuses
+# private destinations (notifications/netguard.py; tests/notifications/test_webhooks.py checks that).
+os.environ["ZAKAZ_ALLOW_PRIVATE_DESTINATIONS"] = "true"
 PG_URL = os.environ.get("ZAKAZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_passed = 0
 

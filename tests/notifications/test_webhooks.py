@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -79,3 +80,48 @@ def test_endpoints_can_narrow_topics_and_be_disabled(client: TestClient, engine:
         assert [e["type"] for e in receiver.effects.values()] == ["order.received"]
         assert client.delete(f"/api/v1/webhooks/{endpoint['id']}").status_code == 204
         assert client.get("/api/v1/webhooks").json()["items"][0]["active"] is False
+
+
+def test_webhooks_and_push_endpoints_must_be_public_addresses(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSRF: an admin's webhook or a shopper's push endpoint must not make the server call its own network."""
+    from zakaz.notifications import links
+    from zakaz.notifications.channels.base import ChannelError, Outgoing
+    from zakaz.notifications.channels.webhook import WebhookSender
+    from zakaz.notifications.settings import get_notify_settings
+
+    monkeypatch.setenv("ZAKAZ_ALLOW_PRIVATE_DESTINATIONS", "false")
+    get_notify_settings.cache_clear()
+    try:
+        for url in (
+            "http://127.0.0.1:5432/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/hook",
+            "http://localhost:6379/",
+            "https://10.1.2.3/hook",
+            "http://no-such-host.invalid/hook",
+        ):
+            r = client.post("/api/v1/webhooks", json={"url": url})
+            assert r.status_code == 422, (url, r.text)
+            assert r.json()["errors"][0]["field"] == "url"
+        assert client.get("/api/v1/webhooks").json()["items"] == []
+        order = seed_and_order(client, engine)
+        token = links.tracking_token(order["id"], links.secret_of(get_notify_settings()))
+        sub = {"endpoint": "https://192.168.0.10/push/1", "keys": {"p256dh": "BNc", "auth": "xyz"}}
+        r = client.post(f"/track/{token}/push", json=sub)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "endpoint"
+    finally:
+        get_notify_settings.cache_clear()
+    # checked again when sending (a public name may later resolve to a private address)
+    outgoing = Outgoing(
+        delivery_id=1,
+        channel="webhook",
+        recipient="http://127.0.0.1:9/hook",
+        subject="order.shipped",
+        text="",
+        html=None,
+        data={"event": {"id": "evt_1", "type": "order.shipped"}, "secret": "whsec_x"},
+    )
+    with pytest.raises(ChannelError, match="refused"):
+        WebhookSender(allow_private=False).send(outgoing)

@@ -71,7 +71,11 @@ class EndpointIn(BaseModel):
 def create_webhook(data: EndpointIn, ctx: Ctx, who: Admin, idempotency_key: IdemKey = None) -> Response:
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         endpoint = service.create_endpoint(
-            session, url=data.url, events=data.events, description=data.description
+            session,
+            url=data.url,
+            events=data.events,
+            description=data.description,
+            allow_private=get_notify_settings().allow_private_destinations,
         )
         return 201, service.endpoint_view(endpoint, with_secret=True)
 

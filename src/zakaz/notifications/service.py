@@ -12,6 +12,7 @@ from zakaz.clock import utcnow
 from zakaz.errors import FieldError, NotFound, ValidationFailed
 from zakaz.notifications.models import Channel, Delivery, DeliveryStatus, Preference, PushSubscription
 from zakaz.notifications.models import WebhookEndpoint as Endpoint
+from zakaz.notifications.netguard import destination_problem
 from zakaz.notifications.planner import DELIVER_TOPIC
 from zakaz.outbox import add_messages, outbox_row
 from zakaz.worker.sql import insert_ignore
@@ -131,12 +132,21 @@ def endpoint_view(e: Endpoint, *, with_secret: bool = False) -> dict[str, Any]:
     return view
 
 
-def create_endpoint(session: Session, *, url: str, events: list[str], description: str = "") -> Endpoint:
+def create_endpoint(
+    session: Session,
+    *,
+    url: str,
+    events: list[str],
+    description: str = "",
+    allow_private: bool = False,
+) -> Endpoint:
     from zakaz.notifications.handlers import WEBHOOK_TOPICS
 
     errors = []
     if not url.startswith(("https://", "http://")) or len(url) > 500:
         errors.append(FieldError("url", "invalid", "an http(s) URL of at most 500 characters"))
+    elif not allow_private and (problem := destination_problem(url)) is not None:
+        errors.append(FieldError("url", "not_public", problem))
     unknown = sorted(set(events) - set(WEBHOOK_TOPICS))
     if unknown:
         errors.append(FieldError("events", "unknown_topic", f"unknown: {', '.join(unknown)}"))

@@ -60,6 +60,9 @@ class NotifySettings(BaseSettings):
 
     # Outgoing webhooks (endpoints are registered through the API).
     webhook_timeout_seconds: float = 10.0
+    # Webhook URLs and push endpoints must resolve to public addresses (notifications/netguard.py); true
+    # lets them point into a closed network (and lets tests use receivers on loopback).
+    allow_private_destinations: bool = False
     webhook_tolerance_seconds: int = 300
 
     # Which shopper events each channel sends (JSON lists in the environment).

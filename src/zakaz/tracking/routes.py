@@ -23,7 +23,9 @@ from sqlalchemy.engine import Engine
 
 from zakaz.api.context import Ctx
 from zakaz.db import unit_of_work
+from zakaz.errors import FieldError, ValidationFailed
 from zakaz.notifications import links
+from zakaz.notifications.netguard import destination_problem
 from zakaz.notifications.service import subscribe_push
 from zakaz.notifications.settings import get_notify_settings
 from zakaz.orders.models import Order
@@ -221,6 +223,10 @@ def track_push(token: str, data: PushSubscriptionIn, ctx: Ctx) -> Response:
     order_id = _order_id(token)
     if order_id is None:
         return Response(status_code=404)
+    if not get_notify_settings().allow_private_destinations and (
+        problem := destination_problem(data.endpoint)
+    ):
+        raise ValidationFailed([FieldError("endpoint", "not_public", problem)])
     with unit_of_work(ctx.engine) as session:
         order = session.get(Order, order_id)
         if order is None:

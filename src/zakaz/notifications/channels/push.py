@@ -11,10 +11,12 @@ import os
 from typing import Any
 
 import orjson
+import requests
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
 from zakaz.notifications.channels.base import ChannelError, Outgoing, RecipientGone, SendResult
+from zakaz.notifications.netguard import destination_problem
 from zakaz.notifications.settings import NotifySettings
 
 
@@ -33,6 +35,11 @@ class WebPush:
     def __init__(self, settings: NotifySettings) -> None:
         self.vapid = load_vapid(settings.vapid_private_key)
         self.subject = settings.vapid_subject
+        self.allow_private = settings.allow_private_destinations
+        # pywebpush posts with requests, which follows redirects: a push service never redirects, and an
+        # endpoint that does could bounce the server to an internal address
+        self.session = requests.Session()
+        self.session.max_redirects = 0
 
     def send(self, message: Outgoing) -> SendResult:
         subscription: dict[str, Any] = {
@@ -42,6 +49,9 @@ class WebPush:
         payload = orjson.dumps(
             {"title": message.subject, "body": message.text, "url": message.data.get("url", "")}
         ).decode()
+        endpoint = str(message.data["endpoint"])
+        if not self.allow_private and (problem := destination_problem(endpoint)) is not None:
+            raise ChannelError(f"push endpoint refused: {problem}")
         try:
             response = webpush(
                 subscription,
@@ -50,12 +60,15 @@ class WebPush:
                 vapid_claims={"sub": self.subject},
                 ttl=24 * 3600,
                 timeout=10,
+                requests_session=self.session,
             )
         except WebPushException as exc:
             status = getattr(exc.response, "status_code", None)
             if status in (404, 410):
                 raise RecipientGone(f"push subscription gone ({status})") from exc
             raise ChannelError(f"push service: {exc}".splitlines()[0]) from exc
+        except requests.TooManyRedirects as exc:
+            raise ChannelError("push endpoint answered with a redirect (not followed)") from exc
         except OSError as exc:
             raise ChannelError(f"push service unreachable: {exc}") from exc
         return SendResult(status="sent", provider_id=response.headers.get("Location"))

@@ -28,5 +28,7 @@ def build_channels(settings: NotifySettings) -> dict[str, ChannelAdapter]:
         channels["push"] = RecordingChannel("push")
     from zakaz.notifications.channels.webhook import WebhookSender
 
-    channels["webhook"] = WebhookSender(settings.webhook_timeout_seconds)
+    channels["webhook"] = WebhookSender(
+        settings.webhook_timeout_seconds, allow_private=settings.allow_private_destinations
+    )
     return channels

@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from zakaz.notifications.channels.base import ChannelError, Outgoing, SendResult
+from zakaz.notifications.netguard import destination_problem
 
 SIGNATURE_HEADER = "Zakaz-Signature"
 EVENT_ID_HEADER = "Zakaz-Event-Id"
@@ -41,10 +42,13 @@ def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300, now: 
 class WebhookSender:
     name = "webhook"
 
-    def __init__(self, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, timeout: float = 10.0, client: httpx.Client | None = None, *, allow_private: bool = False
+    ) -> None:
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=5.0), follow_redirects=False
         )
+        self.allow_private = allow_private
 
     def send(self, message: Outgoing) -> SendResult:
         event = message.data["event"]
@@ -56,6 +60,8 @@ class WebhookSender:
             EVENT_TYPE_HEADER: str(event["type"]),
             SIGNATURE_HEADER: sign(message.data["secret"], int(time.time()), body),
         }
+        if not self.allow_private and (problem := destination_problem(message.recipient)) is not None:
+            raise ChannelError(f"webhook endpoint refused: {problem}")
         try:
             response = self.client.post(message.recipient, content=body, headers=headers)
         except httpx.HTTPError as exc:
