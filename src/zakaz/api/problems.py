@@ -95,6 +95,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         kind = {
+            400: "malformed-request",  # e.g. FastAPI's "error parsing the body" (JSON nested too deep)
             401: "unauthorized",
             403: "forbidden",
             404: "not-found",

@@ -15,7 +15,7 @@ class ProductIn(BaseModel):
     length_mm: int = Field(default=0, ge=0, le=10_000)
     width_mm: int = Field(default=0, ge=0, le=10_000)
     height_mm: int = Field(default=0, ge=0, le=10_000)
-    price_minor: int = Field(default=0, ge=0)
+    price_minor: int = Field(default=0, ge=0, le=10**12)  # orders.rules.MAX_AMOUNT_MINOR
     currency: str = Field(default="RUB", min_length=3, max_length=3)
     allow_backorder: bool = False
     image_url: str | None = Field(default=None, max_length=500)

@@ -18,7 +18,9 @@ def load_by_ref(
 ) -> Numbered:
     """``ref`` is a numeric id or a number such as ``SH-...``; NotFound names the ``noun``."""
     stmt = select(model)
-    if isinstance(ref, int) or ref.isdigit():
+    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):  # int() refuses "²"
+        if not -(2**31) <= int(ref) <= 2**31 - 1:  # beyond the INTEGER id column: not found, not a DB error
+            raise NotFound(f"no {noun} {ref}")
         stmt = stmt.where(model.id == int(ref))
     else:
         stmt = stmt.where(model.number == ref.strip().upper())

@@ -32,8 +32,11 @@ class AddressIn(_In):
 
 class LineIn(_In):
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int
-    unit_price_minor: int = Field(description="Unit price in minor units (kopecks)")
+    # 64-bit bounds: PostgreSQL intake reads the lines before rules.validate sets the business limits
+    quantity: int = Field(ge=-(2**63), le=2**63 - 1)
+    unit_price_minor: int = Field(
+        ge=-(2**63), le=2**63 - 1, description="Unit price in minor units (kopecks)"
+    )
     name: str | None = Field(default=None, max_length=255)
 
 

@@ -132,7 +132,9 @@ def load_order(session: Session, order_id: int, *, for_update: bool = False) -> 
 
 def find_order_id(session: Session, ref: str) -> int:
     """Accept an id or an order number."""
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # int() refuses other digits, such as "²"
+        if int(ref) > 2**31 - 1:  # beyond the INTEGER id column: no such order (not a database error)
+            raise NotFound(f"no order {ref}")
         return int(ref)
     found = session.scalar(select(Order.id).where(Order.number == ref))
     if found is None:
