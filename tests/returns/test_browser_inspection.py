@@ -3,8 +3,6 @@ override typed in roubles with a comma is paid to the kopeck."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,26 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tests.returns.helpers import delivered_order, on_hand, setup
-from tests.returns.test_browser import CHROMIUM_ARGS
-from tests.web.conftest import web_users  # noqa: F401  fixture
 from tests.web.test_browser import log_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no chromium on PATH")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
 
 
 def test_operator_inspects_a_damaged_line_and_overrides_the_refund_in_roubles(
@@ -40,7 +21,7 @@ def test_operator_inspects_a_damaged_line_and_overrides_the_refund_in_roubles(
     client: TestClient,
     engine: Engine,
     app: Any,
-    web_users: dict[str, str],  # noqa: F811
+    web_users: dict[str, str],
 ) -> None:
     provider = setup(app, engine)
     order = delivered_order(client, app, [("SKU-A", 2)], price=1000_00)
