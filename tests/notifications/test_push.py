@@ -144,3 +144,35 @@ def test_a_subscription_hears_only_its_own_order_even_when_customers_are_merged(
     drain(engine, quiet_free(), max_attempts=1)
     pushes = fetch(engine, select(Delivery).where(Delivery.channel == "push"))
     assert pushes and {d.order_id for d in pushes} == {attacker["id"]}
+
+
+def test_a_browser_follows_each_order_it_subscribed_on_and_at_most_ten_per_order(
+    client: TestClient, engine: Engine
+) -> None:
+    from zakaz.notifications import links
+    from zakaz.notifications.service import MAX_PUSH_SUBSCRIPTIONS_PER_ORDER
+    from zakaz.notifications.settings import get_notify_settings
+
+    first = seed_and_order(client, engine)
+    second = seed_and_order(client, engine, external_id="shop-2")
+    secret = links.secret_of(get_notify_settings())
+    browser = {"endpoint": "https://push.example/browser", "keys": {"p256dh": "BNc", "auth": "xyz"}}
+    for order in (first, second):
+        token = links.tracking_token(order["id"], secret)
+        assert client.post(f"/track/{token}/push", json=browser).status_code == 201
+    rows = fetch(engine, select(PushSubscription).order_by(PushSubscription.id))
+    assert [(s.order_id, s.endpoint) for s in rows] == [
+        (first["id"], browser["endpoint"]),
+        (second["id"], browser["endpoint"]),
+    ]
+    token = links.tracking_token(first["id"], secret)
+    for i in range(MAX_PUSH_SUBSCRIPTIONS_PER_ORDER + 2):
+        other = {**browser, "endpoint": f"https://push.example/other-{i}"}
+        assert client.post(f"/track/{token}/push", json=other).status_code == 201
+    kept = [
+        s.endpoint
+        for s in fetch(engine, select(PushSubscription).where(PushSubscription.order_id == first["id"]))
+    ]
+    assert len(kept) == MAX_PUSH_SUBSCRIPTIONS_PER_ORDER  # the oldest made room
+    assert f"https://push.example/other-{MAX_PUSH_SUBSCRIPTIONS_PER_ORDER + 1}" in kept
+    assert browser["endpoint"] not in kept

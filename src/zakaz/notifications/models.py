@@ -80,15 +80,19 @@ class Preference(Base):
 
 
 class PushSubscription(Base):
-    """A browser's Web Push subscription (from the tracking page), tied to the order's customer."""
+    """A browser's Web Push subscription to one order (from that order's tracking page); a browser may
+    follow several orders, one row each."""
 
     __tablename__ = "push_subscriptions"
-    __table_args__ = (Index("ix_push_subscriptions_customer", "customer_id"),)
+    __table_args__ = (
+        Index("ix_push_subscriptions_customer", "customer_id"),
+        UniqueConstraint("order_id", "endpoint", name="uq_push_subscriptions_order_id_endpoint"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
-    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(1000))
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from zakaz.clock import utcnow
@@ -171,9 +171,20 @@ def disable_endpoint(session: Session, endpoint_id: int) -> None:
     endpoint.active = False
 
 
+#: Browsers subscribed to one order at most (the tracking page needs no login: without a cap, every status
+#: change could be made to fan out to any number of endpoints). The oldest make room for a new one.
+MAX_PUSH_SUBSCRIPTIONS_PER_ORDER = 10
+
+
 def subscribe_push(
     session: Session, *, order_id: int, customer_id: int | None, endpoint: str, p256dh: str, auth: str
 ) -> None:
+    kept = select(PushSubscription.id).where(PushSubscription.order_id == order_id)
+    ids = list(session.scalars(kept.order_by(PushSubscription.id.desc())))
+    known = session.scalar(kept.where(PushSubscription.endpoint == endpoint).limit(1))
+    if known is None and len(ids) >= MAX_PUSH_SUBSCRIPTIONS_PER_ORDER:
+        stale = ids[MAX_PUSH_SUBSCRIPTIONS_PER_ORDER - 1 :]
+        session.execute(delete(PushSubscription).where(PushSubscription.id.in_(stale)))
     row = {
         "order_id": order_id,
         "customer_id": customer_id,
