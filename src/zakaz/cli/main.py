@@ -60,6 +60,23 @@ def db_current() -> None:
     console.print(current(get_settings().database_url) or "(empty database)")
 
 
+@db_app.command("check")
+def db_check() -> None:
+    """Look for rows whose order or order line is missing (exit code 1 if any)."""
+    from zakaz.integrity import find_problems
+
+    with unit_of_work(engine(), read_only=True) as session:
+        problems = find_problems(session)
+    if not problems:
+        console.print("no broken references: every line, timeline event and reservation has its order")
+        return
+    table = Table("table", "problem", "rows", "first ids")
+    for p in problems:
+        table.add_row(p.table, p.rule, str(p.count), ", ".join(map(str, p.sample_ids)))
+    console.print(table)
+    raise typer.Exit(1)
+
+
 @apikey_app.command("create")
 def apikey_create(
     role: Annotated[Role, typer.Option(help="admin, operator, warehouse, support or readonly")],

@@ -117,8 +117,9 @@ class Reservation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    # no foreign-key constraints to the order and its line (migration 0015; ``zakaz db check``)
+    order_id: Mapped[int] = mapped_column(Integer)
+    order_line_id: Mapped[int] = mapped_column(Integer)
     stock_level_id: Mapped[int] = mapped_column(ForeignKey("stock_levels.id"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))

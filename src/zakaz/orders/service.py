@@ -164,10 +164,11 @@ def edit(session: Session, order_id: int, data: OrderEdit, *, actor: str, config
         relocate = True
     reallocate = relocate or lines is not None
     was_reserving = order.status in {OrderStatus.allocated.value, OrderStatus.backordered.value}
-    if reallocate and was_reserving:
+    if (reallocate and was_reserving) or lines is not None:
         stock.release_order(
             session, order_id=order.id, reference=order.number, actor=actor, note="order edited"
         )
+        # the reservations go with the lines they were for (the stock movements keep the record)
         session.execute(delete(Reservation).where(Reservation.order_id == order.id))
     if lines is not None:
         session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
