@@ -380,6 +380,20 @@ def default_index() -> GeoIndex:
     return GeoIndex.from_csv(_read_data("ru_cities.csv"), _read_data("ru_regions.csv"))
 
 
-def locate(city: str | None, region: str | None) -> GeoMatch | None:
-    """Place an address by city and/or region using the bundled gazetteer (see ``GeoIndex.locate``)."""
+LOCATE_CACHE_SIZE = 4096
+_CACHED_LENGTH = 255  # longer texts than an address field holds are looked up, not kept
+
+
+@functools.lru_cache(maxsize=LOCATE_CACHE_SIZE)
+def _cached_locate(city: str | None, region: str | None) -> GeoMatch | None:
     return default_index().locate(city, region)
+
+
+def locate(city: str | None, region: str | None) -> GeoMatch | None:
+    """Place an address by city and/or region using the bundled gazetteer (see ``GeoIndex.locate``).
+
+    The bundled tables never change, so the answers for recent (city, region) texts are kept (bounded).
+    """
+    if len(city or "") > _CACHED_LENGTH or len(region or "") > _CACHED_LENGTH:
+        return default_index().locate(city, region)
+    return _cached_locate(city, region)

@@ -395,3 +395,19 @@ def test_spot_check_coordinates(city: str, lat: float, lon: float) -> None:
     match = locate(city, None)
     assert match is not None
     assert haversine_km(match.point, LatLon(lat, lon)) < 5.0
+
+
+def test_locate_keeps_recent_answers_bounded() -> None:
+    from zakaz import geo
+
+    geo._cached_locate.cache_clear()
+    for _ in range(2):
+        assert locate("г. Казань", None) == default_index().locate("г. Казань", None)
+        assert locate("Nowhere", "Atlantis") is None
+    assert geo._cached_locate.cache_info().hits == 2
+    for i in range(geo.LOCATE_CACHE_SIZE + 5):
+        locate(f"city {i}", None)
+    assert geo._cached_locate.cache_info().currsize == geo.LOCATE_CACHE_SIZE
+    long_city = "Москва" + " " * 300
+    assert locate(long_city, None) == default_index().locate(long_city, None)  # looked up, not kept
+    assert geo._cached_locate.cache_info().currsize == geo.LOCATE_CACHE_SIZE

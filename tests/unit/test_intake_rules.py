@@ -107,3 +107,26 @@ def test_money_strings_to_kopecks(raw: str, minor: int) -> None:
 def test_money_refuses_fractions_of_a_kopeck_and_garbage(raw: str) -> None:
     with pytest.raises(MoneyFormatError):
         to_minor(raw)
+
+
+def test_contact_normalisation_is_cached_bounded_and_gives_the_same_answers() -> None:
+    rules._cached_email.cache_clear()
+    rules._cached_phone.cache_clear()
+    for _ in range(2):  # the second round is answered from the cache, the same way
+        assert rules.normalise_email("Ivan@Example.RU") == "Ivan@example.ru"
+        assert rules.normalise_phone("8 (916) 123-45-67", "RU") == "+79161234567"
+        with pytest.raises(ValueError, match=r"An email address must have an @-sign\."):
+            rules.normalise_email("not-an-email")
+        with pytest.raises(ValueError, match="not a valid phone number"):
+            rules.normalise_phone("+7 000", "RU")
+    assert rules._cached_email.cache_info().hits == 2
+    assert rules._cached_phone.cache_info().hits == 2
+    with pytest.raises(ValueError):  # the region is part of the key
+        rules.normalise_phone("8 916 123-45-67", "CN")
+    for i in range(rules.CONTACT_CACHE_SIZE + 10):
+        rules.normalise_email(f"buyer{i}@example.ru")
+    assert rules._cached_email.cache_info().currsize == rules.CONTACT_CACHE_SIZE
+    before = rules._cached_email.cache_info().currsize, rules._cached_email.cache_info().misses
+    with pytest.raises(ValueError):
+        rules.normalise_email("x" * 400 + "@example.ru")  # longer than the API accepts: not kept
+    assert (rules._cached_email.cache_info().currsize, rules._cached_email.cache_info().misses) == before

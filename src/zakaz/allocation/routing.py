@@ -125,7 +125,15 @@ def _distance_key(c: Candidate) -> float:
 
 
 def _fills(c: Candidate, remaining: Mapping[int, int]) -> int:
-    return sum(min(q, max(c.available.get(p, 0), 0)) for p, q in remaining.items())
+    """Units of ``remaining`` the candidate can give: sum of min(wanted, max(available, 0))."""
+    available = c.available
+    units = 0
+    for p, q in remaining.items():
+        a = available.get(p, 0)
+        if a < 0:
+            a = 0
+        units += q if q < a else a
+    return units
 
 
 def _stock_of(c: Candidate, demand: Mapping[int, int]) -> int:
@@ -145,9 +153,10 @@ def route(
         demand[line.product_id] = demand.get(line.product_id, 0) + line.quantity
     total = sum(demand.values())
     order = _candidate_order(candidates, demand, policy)
+    fills = {id(c): _fills(c, demand) for c in candidates}  # of the whole order, per candidate
 
     if policy is Policy.fewest_shipments:
-        whole = [c for c in order if _fills(c, demand) == total]
+        whole = [c for c in order if fills[id(c)] == total]
         if whole:
             best = whole[0]
             others = [c.code for c in whole[1:]]
@@ -163,7 +172,7 @@ def route(
             leg = Leg(
                 best.warehouse_id, best.code, picks, best.distance_km, reason, LegReason.whole_order, params
             )
-            return Plan(policy, (leg,), considered=_considered(candidates, demand, {best.code}))
+            return Plan(policy, (leg,), considered=_considered(candidates, demand, {best.code}, fills))
 
     legs: list[Leg] = []
     remaining = dict(demand)
@@ -190,7 +199,7 @@ def route(
         legs.append(Leg(best.warehouse_id, best.code, picks, best.distance_km, reason, code, split_params))
     backordered, unfillable = _shortfalls(lines, line_left)
     chosen = {leg.code for leg in legs}
-    return Plan(policy, tuple(legs), backordered, unfillable, _considered(candidates, demand, chosen))
+    return Plan(policy, tuple(legs), backordered, unfillable, _considered(candidates, demand, chosen, fills))
 
 
 def _candidate_order(
@@ -248,12 +257,15 @@ def _shortfalls(
 
 
 def _considered(
-    candidates: Sequence[Candidate], demand: Mapping[int, int], chosen: set[str]
+    candidates: Sequence[Candidate],
+    demand: Mapping[int, int],
+    chosen: set[str],
+    fills_of: Mapping[int, int],  # id(candidate) -> _fills(candidate, demand)
 ) -> tuple[Considered, ...]:
     total = sum(demand.values())
     rows = []
     for c in sorted(candidates, key=lambda c: (_distance_key(c), c.priority, c.code)):
-        fills = _fills(c, demand)
+        fills = fills_of[id(c)]
         if c.code in chosen:
             note = "chosen"
         elif fills == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,18 @@ def plan_from(
     for r in rows:
         available[r.warehouse_id][r.product_id] = r.available
         index[(r.warehouse_id, r.product_id)] = r.stock_level_id
+    return plan_over(lines, warehouses, available, destination, policy), index
+
+
+def plan_over(
+    lines: Sequence[LineDemand],
+    warehouses: Sequence[stock.WarehouseInfo],
+    available: Mapping[int, Mapping[int, int]],
+    destination: LatLon | None,
+    policy: Policy,
+) -> Plan:
+    """Route ``lines`` over ``warehouses`` with ``available``: warehouse id -> product id -> units (every
+    warehouse has an entry)."""
     candidates = [
         Candidate(
             warehouse_id=w.id,
@@ -54,12 +67,17 @@ def plan_from(
         )
         for w in warehouses
     ]
-    return route(lines, candidates, policy), index
+    return route(lines, candidates, policy)
 
 
 def _distance(lat: float | None, lon: float | None, destination: LatLon | None) -> float | None:
     if lat is None or lon is None or destination is None:
         return None
+    return _km(lat, lon, destination)
+
+
+@functools.lru_cache(maxsize=4096)  # few warehouses, destinations mostly the bundled cities' centres
+def _km(lat: float, lon: float, destination: LatLon) -> float:
     return round(haversine_km(LatLon(lat, lon), destination), 1)
 
 

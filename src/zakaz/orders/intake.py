@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from zakaz.allocation.routing import LineDemand, Policy
-from zakaz.allocation.service import plan_from, plan_lines, plan_to_json, reserve_items
+from zakaz.allocation.service import plan_lines, plan_over, plan_to_json, reserve_items
 from zakaz.catalog.models import Product
 from zakaz.clock import utcnow
 from zakaz.config import Settings
@@ -33,6 +33,7 @@ from zakaz.orders.states import OrderStatus
 from zakaz.orders.timeline import Timeline, transition
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+assert len(_ALPHABET) == 32
 
 # Prebuilt Core statements: the hot path neither builds statements nor goes through the ORM per order.
 ORDERS = cast(Table, Order.__table__)
@@ -90,8 +91,10 @@ class IntakeResult:
 
 def new_order_number(now: datetime) -> str:
     """Human-readable and contention-free: ZK-YYMMDD-XXXXX (no 0/O/1/I). Clashes are retried by the caller."""
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(5))
-    return f"ZK-{now:%y%m%d}-{suffix}"
+    bits = secrets.randbits(25)  # 5 x 5 bits: each character uniform over the 32 of _ALPHABET
+    a = _ALPHABET
+    suffix = a[bits >> 20] + a[(bits >> 15) & 31] + a[(bits >> 10) & 31] + a[(bits >> 5) & 31] + a[bits & 31]
+    return f"ZK-{now.year % 100:02d}{now.month:02d}{now.day:02d}-{suffix}"  # %y%m%d
 
 
 def find_existing(session: Session, channel: str, external_id: str | None) -> int | None:
@@ -208,7 +211,8 @@ def receive(session: Session, data: OrderCreate, *, actor: str, config: IntakeCo
     index: dict[tuple[int, int], int] = {}
     if not holds:
         if read is not None:
-            plan, index = plan_from(demand, read.warehouses, read.stock, destination, config.policy)
+            plan = plan_over(demand, read.warehouses, read.available, destination, config.policy)
+            index = read.index
         else:
             plan, index = plan_lines(session, demand, destination, config.policy)
         if plan.unfillable:

@@ -25,8 +25,10 @@ after a few executions and the server plans them once per connection. SQLite kee
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -40,7 +42,7 @@ from zakaz.allocation.routing import Plan
 from zakaz.customers.service import CustomerRef
 from zakaz.db import RetryableConflict
 from zakaz.inventory.models import MovementReason, ReservationStatus
-from zakaz.inventory.service import StockRow, WarehouseInfo
+from zakaz.inventory.service import WarehouseInfo
 from zakaz.orders.rules import KnownProduct
 from zakaz.orders.timeline import Timeline
 from zakaz.outbox import OutboxStatus
@@ -197,7 +199,16 @@ _RESERVE_ROWS = f"""\
 )"""
 
 
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class Statement:
+    """A constant statement with ``$n`` placeholders and the names of its parameters, in order."""
+
+    sql: bytes  # encoded once: psycopg would encode (and its prepared-statement cache hash) a str per call
+    names: tuple[str, ...]
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # params dict -> the $n values
+
+
+def _numbered(sql: str) -> Statement:
     """``%(name)s`` placeholders -> ``$n`` (psycopg's RawCursor: no query parsing per call) and the names."""
     names: list[str] = []
 
@@ -206,7 +217,10 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
             names.append(match.group(1))
         return f"${names.index(match.group(1)) + 1}"
 
-    return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
+    text = re.sub(r"%\((\w+)\)s", number, sql)
+    getter = operator.itemgetter(*names)
+    values = getter if len(names) > 1 else lambda params: (getter(params),)
+    return Statement(text.encode(), tuple(names), values)
 
 
 READ = _numbered(_CUSTOMER_COUNTED + _CATALOG)
@@ -240,19 +254,35 @@ SELECT count(*)::int FROM cu"""
 SETTLE_STOCK = _numbered("WITH " + _LOCK_AND_UPDATE.removeprefix(", ") + "\nSELECT count(*)::int FROM u")
 
 
-def _execute(session: Session, statement: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # the caller's pending ORM changes go first, as an execute would autoflush them
-    sql, names = statement
+_CURSOR = "zakaz.intake.cursor"
+
+
+def _cursor(session: Session) -> psycopg.RawCursor[Any]:
+    """A raw cursor on the session's connection, kept for the rest of its transaction (a batch runs a few
+    statements per order; a cursor, and the adapters it looks up, cost more than the reuse check)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CURSOR)
+    if cached is not None and transaction is not None and cached[0] is transaction and not cached[1].closed:
+        cursor: psycopg.RawCursor[Any] = cached[1]
+        return cursor
     connection = session.connection().connection.driver_connection
-    with psycopg.RawCursor(connection) as cur:  # type: ignore[arg-type]
-        try:
-            cur.execute(sql, tuple(params[n] for n in names))
-        except psycopg.Error as exc:
-            # As SQLAlchemy would raise it (IntegrityError for a unique clash, ...), so that
-            # run_in_transaction retries lost races (a concurrent duplicate then replays).
-            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
-        return cur.fetchall()
+    cursor = psycopg.RawCursor(connection)  # type: ignore[arg-type]
+    session.info[_CURSOR] = (session.get_transaction(), cursor)
+    return cursor
+
+
+def _execute(session: Session, statement: Statement, params: dict[str, Any]) -> list[Any]:
+    # Persistent objects (the only ones that can be dirty or deleted) are in the identity map.
+    if session.new or (session.identity_map and (session.dirty or session.deleted)):
+        session.flush()  # the caller's pending ORM changes go first, as an execute would autoflush them
+    cur = _cursor(session)
+    try:
+        cur.execute(statement.sql, statement.values(params))
+    except psycopg.Error as exc:
+        # As SQLAlchemy would raise it (IntegrityError for a unique clash, ...), so that
+        # run_in_transaction retries lost races (a concurrent duplicate then replays).
+        raise DBAPIError.instance(statement.sql.decode(), None, exc, psycopg.Error) from exc
+    return cur.fetchall()
 
 
 def enabled(session: Session) -> bool:
@@ -310,8 +340,14 @@ def settle(session: Session) -> None:
 class ReadResult:
     customer: CustomerRef
     catalog: dict[str, KnownProduct]
-    warehouses: list[WarehouseInfo]
-    stock: list[StockRow]
+    warehouses: list[WarehouseInfo]  # in id order
+    available: dict[int, dict[int, int]]  # warehouse id -> product id -> units (every warehouse has one)
+    index: dict[tuple[int, int], int]  # (warehouse id, product id) -> stock row id
+
+
+@functools.lru_cache(maxsize=256)  # immutable and keyed by every field: a changed warehouse is a new one
+def _warehouse(id_: int, code: str, priority: int, lat: float | None, lon: float | None) -> WarehouseInfo:
+    return WarehouseInfo(id_, code, priority, lat, lon)
 
 
 def read(
@@ -340,7 +376,8 @@ def read(
     customer: CustomerRef | None = None
     catalog: dict[str, KnownProduct] = {}
     warehouses: dict[int, WarehouseInfo] = {}
-    stock: list[StockRow] = []
+    stock: dict[int, dict[int, int]] = {}
+    index: dict[tuple[int, int], int] = {}
     for kind, a, b, c, available, sku, pname, backorder, active, code, priority, lat, lon in rows:
         if kind == 0:
             if pending is None:  # counted by the statement: the totals from before this order
@@ -352,12 +389,17 @@ def read(
         if sku not in catalog:
             catalog[sku] = KnownProduct(a, sku, pname, backorder, active)
         if b is not None and b not in warehouses:
-            warehouses[b] = WarehouseInfo(b, code, priority, lat, lon)
+            warehouses[b] = _warehouse(b, code, priority, lat, lon)
+            stock[b] = {}
         if c is not None:
             taken = pending.stock.get(c, 0) if pending is not None else 0
-            stock.append(StockRow(c, b, a, available - taken))
+            stock[b][a] = available - taken
+            index[(b, a)] = c
     assert customer is not None
-    return ReadResult(customer, catalog, [warehouses[k] for k in sorted(warehouses)], stock)
+    ordered = sorted(warehouses)
+    return ReadResult(
+        customer, catalog, [warehouses[k] for k in ordered], {k: stock[k] for k in ordered}, index
+    )
 
 
 @dataclass(frozen=True)
