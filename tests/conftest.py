@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from zakaz.api.app import create_app
 from zakaz.auth.roles import Role
 from zakaz.auth.service import create_api_key
-from zakaz.config import Settings
+from zakaz.config import Settings, get_settings
 from zakaz.db import create_db_engine, normalise_url, unit_of_work
 from zakaz.migrate import upgrade
 from zakaz.models import Base
@@ -103,6 +103,15 @@ def engine(db_url: str) -> Engine:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, api_key_cache_seconds=0)
+
+
+@pytest.fixture
+def cli_env(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI (``zakaz ...`` through Typer's runner) pointed at the test database."""
+    monkeypatch.setenv("ZAKAZ_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

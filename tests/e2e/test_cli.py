@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from tests.factories import add_product, add_warehouse, order_payload, set_stock
 from zakaz.cli.main import app
-from zakaz.config import get_settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ZAKAZ_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_apikey_create_prints_a_working_key_on_the_last_line(cli_env: None, client: TestClient) -> None:

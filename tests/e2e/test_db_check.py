@@ -5,9 +5,6 @@ Those references carry no foreign-key constraint (migration 0015), so the check 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
@@ -15,21 +12,12 @@ from typer.testing import CliRunner
 
 from tests.factories import add_product, add_warehouse, order_payload, set_stock
 from zakaz.cli.main import app
-from zakaz.config import get_settings
 from zakaz.db import unit_of_work
 from zakaz.integrity import find_problems
 from zakaz.inventory.models import Reservation, StockLevel
 from zakaz.orders.models import OrderEvent, OrderLine
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ZAKAZ_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _seed(engine: Engine) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -13,17 +11,8 @@ from typer.testing import CliRunner
 from tests.factories import order_payload
 from tests.fulfilment.helpers import pdf_text, seed_catalogue
 from zakaz.cli.main import app
-from zakaz.config import get_settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ZAKAZ_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_pick_create_print_and_shipments_list(

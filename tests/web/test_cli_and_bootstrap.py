@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -12,20 +9,11 @@ from typer.testing import CliRunner
 
 from tests.web.conftest import WebClient
 from zakaz.cli.main import app as cli
-from zakaz.config import get_settings
 from zakaz.db import unit_of_work
 from zakaz.users.models import User
 from zakaz.web.bootstrap import FIRST_ADMIN_EMAIL, bootstrap
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ZAKAZ_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_user_create_with_a_prompted_password_then_log_in(
