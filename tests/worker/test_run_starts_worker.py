@@ -49,8 +49,11 @@ def test_zakaz_run_records_notifications(tmp_path: Path) -> None:
         r = httpx.post(f"{base}/api/v1/orders", json=body, headers=auth)
         assert r.status_code == 201, r.text
         items: list[dict[str, str]] = []
-        while not items and time.monotonic() < deadline:
+        # the message is planned (pending) first, then the worker delivers it: wait for the outcome
+        while time.monotonic() < deadline:
             items = httpx.get(f"{base}/api/v1/messages", headers=auth).json()["items"]
+            if items and all(m["status"] != "pending" for m in items):
+                break
             time.sleep(0.2)
         assert [(m["channel"], m["event"], m["status"]) for m in items] == [("email", "received", "recorded")]
     finally:

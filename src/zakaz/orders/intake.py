@@ -100,6 +100,8 @@ def new_order_number(now: datetime) -> str:
 def find_existing(session: Session, channel: str, external_id: str | None) -> int | None:
     if external_id is None:
         return None
+    if intake_pg.enabled(session):
+        return intake_pg.find_existing(session, channel, external_id)
     found: int | None = session.execute(
         _FIND_EXISTING, {"channel": channel, "external_id": external_id}
     ).scalar_one_or_none()

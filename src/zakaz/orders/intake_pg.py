@@ -223,6 +223,9 @@ def _numbered(sql: str) -> Statement:
     return Statement(text.encode(), tuple(names), values)
 
 
+FIND_EXISTING = _numbered(
+    "SELECT id FROM orders WHERE channel = %(channel)s AND external_id = %(external_id)s"
+)
 READ = _numbered(_CUSTOMER_COUNTED + _CATALOG)
 READ_IN_BATCH = _numbered(_CUSTOMER_FOUND + _CATALOG)
 WRITE_ONLY = _numbered(_WRITE + _SELECT)
@@ -291,6 +294,12 @@ def enabled(session: Session) -> bool:
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def find_existing(session: Session, channel: str, external_id: str) -> int | None:
+    """The id of the order already received with this channel and external id (intake's idempotency)."""
+    rows = _execute(session, FIND_EXISTING, {"channel": channel, "external_id": external_id})
+    return cast(int, rows[0][0]) if rows else None  # unique (channel, external_id): one row at most
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from zakaz.errors import FieldError
 from zakaz.money import CURRENCIES, from_minor
@@ -102,8 +103,20 @@ CONTACT_CACHE_SIZE = 8192
 _CACHED_LENGTH = 320
 
 
+# ``+7`` and ten digits (the first not 0), spaced as people write them: what phonenumbers.parse makes of it
+# (country code 7, the ten digits as the national number, whatever the default region) without its parse.
+_PLUS7 = re.compile(r"\+7[ -]?\(?([1-9]\d\d)\)?[ -]?(\d\d\d)[ -]?(\d\d)[ -]?(\d\d)", re.ASCII)
+
+
 def _phone_outcome(raw: str, region: str) -> tuple[str | None, str | None]:
     """(E.164 number, None) or (None, why not)."""
+    plus7 = _PLUS7.fullmatch(raw)
+    if plus7 is not None:
+        digits = "".join(plus7.groups())
+        number = phonenumbers.PhoneNumber(country_code=7, national_number=int(digits))
+        if not phonenumbers.is_valid_number(number):
+            return None, "not a valid phone number"
+        return "+7" + digits, None
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -113,8 +126,36 @@ def _phone_outcome(raw: str, region: str) -> tuple[str | None, str | None]:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
 
 
+# A plain ASCII dot-atom local part and a domain of ASCII labels: email-validator keeps such a local part
+# as given (but the RFC 2142 mailbox names, lower-cased) and its answer for the domain does not depend on
+# the local part, so the domain's is kept (few domains, many addresses) and anything else takes the full path.
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)", re.ASCII
+)
+
+
+_LOWERED_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+@functools.lru_cache(maxsize=1024)
+def _email_domain(domain: str) -> str | None:
+    """The normalised domain when it is a plain ASCII one email-validator accepts (lower-cased), else None."""
+    try:
+        normalised = validate_email("a@" + domain, check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+    return normalised if normalised == domain.lower() else None
+
+
 def _email_outcome(raw: str) -> tuple[str | None, str | None]:
     """(normalised address, None) or (None, why not)."""
+    plain = _PLAIN_EMAIL.fullmatch(raw)
+    if plain is not None and len(raw) <= 200:
+        local, domain = plain.groups()
+        if len(local) <= 64 and local.lower() not in _LOWERED_MAILBOXES and len(domain) <= 128:
+            normalised = _email_domain(domain)
+            if normalised is not None:
+                return local + "@" + normalised, None
     try:
         return validate_email(raw, check_deliverability=False).normalized, None
     except EmailNotValidError as exc:
