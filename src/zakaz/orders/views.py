@@ -111,80 +111,11 @@ def new_order_detail(
     (the rows written, with their ids) are given. The rows carry the model's column names, which is all
     the views read.
     """
-    if events is not None:
-        # order_detail's dict, key for key, straight from the rows (the hot path of intake)
-        ship_by = order["ship_by"]
-        created_at = order["created_at"]
-        updated_at = order["updated_at"]
-        return {
-            "id": order["id"],
-            "number": order["number"],
-            "channel": order["channel"],
-            "external_id": order["external_id"],
-            "status": order["status"],
-            "payment_status": order["payment_status"],
-            "currency": order["currency"],
-            "total_minor": order["total_minor"],
-            "customer_name": order["contact_name"],
-            "contact_phone": order["contact_phone"],
-            "city": order["ship_city"],
-            "hold_reasons": order["hold_reasons"],
-            # as it reads back from the database
-            "ship_by": as_utc(ship_by).isoformat() if ship_by is not None else None,
-            "created_at": created_at.isoformat() if created_at else None,
-            "customer_id": order["customer_id"],
-            "subtotal_minor": order["subtotal_minor"],
-            "shipping_minor": order["shipping_minor"],
-            "discount_minor": order["discount_minor"],
-            "customer": {
-                "name": order["contact_name"],
-                "email": order["contact_email"],
-                "phone": order["contact_phone"],
-            },
-            "shipping_address": {
-                "name": order["ship_name"],
-                "country": order["ship_country"],
-                "region": order["ship_region"],
-                "city": order["ship_city"],
-                "postcode": order["ship_postcode"],
-                "line1": order["ship_line1"],
-                "line2": order["ship_line2"],
-                "latitude": order["ship_latitude"],
-                "longitude": order["ship_longitude"],
-                "geo_precision": order["geo_precision"],
-            },
-            "lines": [
-                {
-                    "line_no": line["line_no"],
-                    "sku": line["sku"],
-                    "name": line["name"],
-                    "quantity": line["quantity"],
-                    "unit_price_minor": line["unit_price_minor"],
-                    "line_total_minor": line["line_total_minor"],
-                }
-                for line in lines
-            ],
-            "allocation": order["allocation"],
-            "note": order["note"],
-            "updated_at": updated_at.isoformat() if updated_at else None,
-            "allowed_actions": allowed_actions(order["status"]),
-            "timeline": [
-                {
-                    "id": e["id"],
-                    "type": e["type"],
-                    "from_status": e["from_status"],
-                    "to_status": e["to_status"],
-                    "actor": e["actor"],
-                    "reason": e["reason"],
-                    "data": e["data"],
-                    "at": e["created_at"].isoformat() if e["created_at"] else None,
-                }
-                for e in events
-            ],
-        }
     o = SimpleNamespace(**order, lines=[SimpleNamespace(**line) for line in lines])
     if o.ship_by is not None:
         o.ship_by = as_utc(o.ship_by)  # as it reads back from the database
+    if events is not None:
+        return order_detail(cast(Order, o), events=[cast(OrderEvent, SimpleNamespace(**e)) for e in events])
     rows = session.execute(_TIMELINE, {"order_id": order["id"]}).all()
     return order_detail(cast(Order, o), events=cast(list[OrderEvent], rows))
 
