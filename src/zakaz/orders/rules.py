@@ -117,6 +117,11 @@ def _phone_outcome(raw: str, region: str) -> tuple[str | None, str | None]:
         if not phonenumbers.is_valid_number(number):
             return None, "not a valid phone number"
         return "+7" + digits, None
+    return _phone_parsed(raw, region)
+
+
+def _phone_parsed(raw: str, region: str) -> tuple[str | None, str | None]:
+    """:func:`_phone_outcome` through ``phonenumbers.parse`` (any number; the shortcut must agree with it)."""
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -156,6 +161,11 @@ def _email_outcome(raw: str) -> tuple[str | None, str | None]:
             normalised = _email_domain(domain)
             if normalised is not None:
                 return local + "@" + normalised, None
+    return _email_validated(raw)
+
+
+def _email_validated(raw: str) -> tuple[str | None, str | None]:
+    """:func:`_email_outcome` through email-validator (any address; the shortcut must agree with it)."""
     try:
         return validate_email(raw, check_deliverability=False).normalized, None
     except EmailNotValidError as exc:
