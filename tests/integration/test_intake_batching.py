@@ -168,3 +168,24 @@ def test_stock_taken_by_another_writer_during_the_batch_is_never_oversold(engine
     assert _status(engine, result) == ("on_hold", ["insufficient_stock"])
     on_hand, reserved, reservations, movements = _stock(engine)
     assert (on_hand, reserved, reservations, movements) == (0, 0, 0, 0)
+
+
+def _plan_cache_mode(session: Session) -> str:
+    return str(session.execute(text("SHOW plan_cache_mode")).scalar_one())
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_intake_plans_its_statements_once_and_the_rest_of_the_app_keeps_the_servers_choice(
+    engine: Engine,
+) -> None:
+    batcher = IntakeBatcher(engine, idle_seconds=1)
+    assert batcher.submit(_plan_cache_mode).result(10) == "force_generic_plan"
+    with unit_of_work(engine, read_only=True) as s:
+        assert _plan_cache_mode(s) == "auto"
+        backends = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        while_busy = s.execute(text(backends)).scalar_one()
+    thread = batcher._thread
+    assert thread is not None
+    thread.join(10)  # idle: the thread exits and closes its connection
+    with unit_of_work(engine, read_only=True) as s:
+        assert s.execute(text(backends)).scalar_one() == while_busy - 1
