@@ -169,7 +169,7 @@ def _one_writer(engine: Engine, read_only: bool) -> Iterator[None]:
         yield
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, RetryableConflict | IntegrityError):
         return True
     if isinstance(exc, DBAPIError):
@@ -189,7 +189,7 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
             with unit_of_work(engine) as session:
                 return work(session)
         except Exception as exc:
-            if attempt == attempts or not _is_transient(exc):
+            if attempt == attempts or not is_transient(exc):
                 raise
             time.sleep(random.uniform(0, 0.002 * attempt))
     raise AssertionError("unreachable")

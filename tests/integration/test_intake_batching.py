@@ -7,6 +7,7 @@ batch; every outcome must be what receiving them one by one would give.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -31,13 +32,18 @@ from zakaz.orders.schemas import OrderCreate
 CONFIG = IntakeConfig.from_settings(Settings())
 
 
-def _order(payload: dict[str, Any]) -> Callable[[Session], IntakeResult]:
+Unit = Callable[[Session], Any]
+Job = tuple[Unit, tuple[OrderCreate, IntakeConfig] | None]
+
+
+def _order(payload: dict[str, Any]) -> Job:
+    """An order as the API submits it: the unit that receives it and the order (read with its batch)."""
     data = OrderCreate.model_validate(payload)
-    return lambda session: intake.receive(session, data, actor="test", config=CONFIG)
+    return (lambda session: intake.receive(session, data, actor="test", config=CONFIG)), (data, CONFIG)
 
 
-def _as_batch(batcher: IntakeBatcher, units: list[Callable[[Session], Any]]) -> list[Future[Any]]:
-    """Queue ``units`` while the intake thread is busy, so that it takes them as one batch."""
+def _as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
+    """Queue ``jobs`` while the intake thread is busy, so that it takes them as one batch."""
     busy, release = threading.Event(), threading.Event()
 
     def gate(session: Session) -> None:
@@ -46,7 +52,7 @@ def _as_batch(batcher: IntakeBatcher, units: list[Callable[[Session], Any]]) -> 
 
     first = batcher.submit(gate)
     assert busy.wait(10)
-    futures = [batcher.submit(unit) for unit in units]
+    futures = [batcher.submit(unit, order) for unit, order in jobs]
     release.set()
     first.result(10)
     for f in futures:
@@ -162,16 +168,72 @@ def test_stock_taken_by_another_writer_during_the_batch_is_never_oversold(engine
         with engine.begin() as conn:
             conn.execute(text("UPDATE stock_levels SET on_hand = reserved"))
 
-    futures = _as_batch(batcher, [_order(order_payload([("SKU-1", 2)])), another_writer])
-    assert batcher.stats.fallbacks == 1
+    futures = _as_batch(batcher, [_order(order_payload([("SKU-1", 2)])), (another_writer, None)])
+    # the batch's write finds the stock row short and is rolled back; run again, it sees the stock gone
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
     result = futures[0].result()
     assert _status(engine, result) == ("on_hold", ["insufficient_stock"])
     on_hand, reserved, reservations, movements = _stock(engine)
     assert (on_hand, reserved, reservations, movements) == (0, 0, 0, 0)
 
 
-def _plan_cache_mode(session: Session) -> str:
-    return str(session.execute(text("SHOW plan_cache_mode")).scalar_one())
+def test_contacts_are_matched_as_one_by_one_and_new_customers_are_created_once(engine: Engine) -> None:
+    """E-mail first, then phone; a customer created by an earlier order of the batch is found by the later."""
+    _seed(engine, on_hand=100)
+    with unit_of_work(engine) as s:
+        s.add(Customer(name="Ольга", email="olga@example.ru", phone="+79160000009", locale="ru"))
+    batcher = IntakeBatcher(engine)
+    contacts = [
+        ("new@example.ru", "+7 916 000-00-01"),  # nobody: a new customer
+        ("other@example.ru", "+7 916 000-00-01"),  # the phone of the one just created
+        ("new@example.ru", "+7 916 000-00-02"),  # its e-mail
+        ("new@example.ru", "+7 916 000-00-09"),  # e-mail before phone: not Olga's
+        ("olga@example.ru", "+7 916 000-00-01"),  # Olga's e-mail: Olga, though the phone is the new one's
+        ("solo@example.ru", "+7 916 000-00-03"),  # nobody: another new customer
+    ]
+    futures = _as_batch(
+        batcher, [_order(order_payload([("SKU-1", 1)], email=e, phone=p)) for e, p in contacts]
+    )
+    results = [f.result() for f in futures]
+    assert (batcher.stats.largest, batcher.stats.retries, batcher.stats.fallbacks) == (6, 0, 0)
+    with unit_of_work(engine, read_only=True) as s:
+        customers = {
+            c.email: (c.id, c.order_count, c.total_spent_minor, c.phone) for c in s.scalars(select(Customer))
+        }
+        orders = {o.id: o.customer_id for o in s.scalars(select(Order))}
+    assert sorted(customers) == ["new@example.ru", "olga@example.ru", "solo@example.ru"]
+    new, olga, solo = customers["new@example.ru"], customers["olga@example.ru"], customers["solo@example.ru"]
+    assert [orders[r.order_id] for r in results] == [new[0]] * 4 + [olga[0], solo[0]]
+    assert new[1:] == (4, 4 * 100_00, "+79160000001")
+    assert (olga[1], olga[2], solo[1]) == (1, 100_00, 1)
+
+
+def test_an_order_number_drawn_twice_makes_the_batch_run_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(engine, on_hand=100)
+    batcher = IntakeBatcher(engine)
+    first = batcher.submit(*_order(order_payload([("SKU-1", 1)]))).result(10)
+    with unit_of_work(engine, read_only=True) as s:
+        number = s.execute(select(Order.number).where(Order.id == first.order_id)).scalar_one()
+    drawn = iter([number])
+    real = intake.new_order_number
+    monkeypatch.setattr(intake, "new_order_number", lambda now: next(drawn, None) or real(now))
+    futures = _as_batch(
+        batcher, [_order(order_payload([("SKU-1", 1)])), _order(order_payload([("SKU-1", 2)]))]
+    )
+    results = [f.result() for f in futures]
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
+    assert all(r.created for r in results)
+    with unit_of_work(engine, read_only=True) as s:
+        numbers = s.scalars(select(Order.number)).all()
+    assert len(numbers) == len(set(numbers)) == 3
+    assert _stock(engine) == (100, 4, 4, 4)
+
+
+def _plan_cache_mode(session: Session) -> tuple[str, int]:
+    row = session.execute(text("SELECT current_setting('plan_cache_mode'), pg_backend_pid()")).one()
+    return str(row[0]), int(row[1])
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -179,13 +241,19 @@ def test_intake_plans_its_statements_once_and_the_rest_of_the_app_keeps_the_serv
     engine: Engine,
 ) -> None:
     batcher = IntakeBatcher(engine, idle_seconds=1)
-    assert batcher.submit(_plan_cache_mode).result(10) == "force_generic_plan"
+    mode, backend = batcher.submit(_plan_cache_mode).result(10)
+    assert mode == "force_generic_plan"
+    alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"
     with unit_of_work(engine, read_only=True) as s:
-        assert _plan_cache_mode(s) == "auto"
-        backends = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        while_busy = s.execute(text(backends)).scalar_one()
+        assert _plan_cache_mode(s)[0] == "auto"
+        assert s.execute(text(alive), {"pid": backend}).scalar_one() == 1
     thread = batcher._thread
     assert thread is not None
     thread.join(10)  # idle: the thread exits and closes its connection
-    with unit_of_work(engine, read_only=True) as s:
-        assert s.execute(text(backends)).scalar_one() == while_busy - 1
+    deadline = time.monotonic() + 10  # the server process ends just after the connection closes
+    while True:
+        with unit_of_work(engine, read_only=True) as s:
+            if s.execute(text(alive), {"pid": backend}).scalar_one() == 0:
+                break
+        assert time.monotonic() < deadline, "the intake connection is still open"
+        time.sleep(0.05)

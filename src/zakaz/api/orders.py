@@ -62,7 +62,7 @@ async def create_order(data: OrderCreate, ctx: Ctx, who: Writer, idempotency_key
     )
     # Received by the process's intake thread, together with the orders that arrive at the same time
     # (orders/batching.py: one transaction per batch, each answer after its commit).
-    return mutation_response(await asyncio.wrap_future(ctx.batcher.submit(unit)))
+    return mutation_response(await asyncio.wrap_future(ctx.batcher.submit(unit, (data, config))))
 
 
 # As ``@router.post`` would register it, on a route class that skips FastAPI's per-request work for the

@@ -9,8 +9,9 @@ exactly as before, in its own transaction.
 Every order still gets its own answer only after the transaction holding it has committed. The rules do
 not change: each order is received by the same unit of work as alone, sees the orders before it in the
 batch (customer history, stock they took) and is validated, held or allocated on its own. On PostgreSQL
-the stock rows and customer totals of the whole batch are updated once at the end
-(:func:`zakaz.orders.intake_pg.settle`): locked in id order, guarded against overselling.
+the whole batch is read in one statement before its first order and written in one after its last
+(:mod:`zakaz.orders.intake_batch`), the stock rows and customer totals locked in id order and the stock
+guarded against overselling.
 
 On PostgreSQL the intake thread has connections of its own (:func:`intake_engine`) on which the server
 plans intake's constant statements once (``plan_cache_mode = force_generic_plan``): left to choose, it
@@ -30,13 +31,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from zakaz.db import create_db_engine, run_in_transaction, unit_of_work
-from zakaz.orders import intake_pg
+from zakaz.db import create_db_engine, is_transient, run_in_transaction, unit_of_work
+from zakaz.orders import intake_batch, intake_pg
+
+if TYPE_CHECKING:
+    from zakaz.orders.intake import IntakeConfig
+    from zakaz.orders.schemas import OrderCreate
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ Unit = Callable[[Session], Any]
 @dataclass
 class _Job:
     unit: Unit
+    order: tuple[OrderCreate, IntakeConfig] | None = None  # what the unit receives, read with its batch
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -53,6 +59,7 @@ class _Job:
 class BatchStats:
     batches: int = 0
     orders: int = 0
+    retries: int = 0  # batches rolled back by a lost race and run again as a batch
     fallbacks: int = 0  # batches rolled back and received order by order
     largest: int = 0
 
@@ -92,9 +99,13 @@ class IntakeBatcher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, unit: Unit) -> Future[Any]:
-        """Queue ``unit`` (re-runnable, database work only); its result or exception arrives on the future."""
-        job = _Job(unit)
+    def submit(self, unit: Unit, order: tuple[OrderCreate, IntakeConfig] | None = None) -> Future[Any]:
+        """Queue ``unit`` (re-runnable, database work only); its result or exception arrives on the future.
+
+        ``order``: the order the unit receives (with ``intake.receive``) and its intake settings. On
+        PostgreSQL the orders of a batch are then read and written together (:mod:`intake_batch`); a unit
+        that receives an order without saying so makes its batch fall back to one by one."""
+        job = _Job(unit, order)
         with self._lock:
             self._queue.put(job)
             if self._thread is None:
@@ -131,16 +142,22 @@ class IntakeBatcher:
         self.stats.batches += 1
         self.stats.orders += len(jobs)
         self.stats.largest = max(self.stats.largest, len(jobs))
-        if len(jobs) > 1:
+        for attempt in (1, 2) if len(jobs) > 1 else ():
             try:
                 results = self._together(jobs)
-            except Exception as exc:  # any failure: each order is received alone below
+            except Exception as exc:
+                # A lost race (an order number drawn twice, a stock row emptied meanwhile, a deadlock) is
+                # tried again as a batch, once; anything else, or a second failure: each order alone below.
+                if attempt == 1 and is_transient(exc):
+                    self.stats.retries += 1
+                    log.debug("intake batch of %d rolled back (%s); trying again", len(jobs), exc)
+                    continue
                 self.stats.fallbacks += 1
                 log.debug("intake batch of %d rolled back (%s); receiving one by one", len(jobs), exc)
-            else:
-                for job, result in zip(jobs, results, strict=True):
-                    job.future.set_result(result)
-                return
+                break
+            for job, result in zip(jobs, results, strict=True):
+                job.future.set_result(result)
+            return
         for job in jobs:
             try:
                 job.future.set_result(run_in_transaction(self.engine, job.unit))
@@ -149,7 +166,12 @@ class IntakeBatcher:
 
     def _together(self, jobs: list[_Job]) -> list[Any]:
         with unit_of_work(self.engine) as session:
-            intake_pg.begin_batch(session)
-            results = [job.unit(session) for job in jobs]
-            intake_pg.settle(session)
+            orders = [job.order for job in jobs if job.order is not None]
+            batch = intake_batch.begin(session, orders) if orders and intake_pg.enabled(session) else None
+            try:
+                results = [job.unit(session) for job in jobs]
+            finally:
+                intake_pg.set_batch(session, None)
+            if batch is not None:
+                batch.finish(session)
         return results

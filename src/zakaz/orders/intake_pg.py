@@ -13,13 +13,12 @@ Intake on PostgreSQL is two statements besides BEGIN and COMMIT (docs/benchmarks
    ``on_hand - reserved >= q``; fewer rows updated than asked raises :class:`RetryableConflict` (the unit of
    work is re-run). It is the last statement of the transaction, so the row locks are held shortest.
 
-Batched intake (:mod:`zakaz.orders.batching`, many orders in one transaction) uses :func:`begin_batch`: each
-order's read then only finds the customer, each write inserts the reservation rows and movements without
-touching the stock rows, and :func:`settle` updates the batch's stock rows (guarded) and customer totals
-once, at the end, each locked in id order, so that concurrent batches never deadlock.
+Batched intake (:mod:`zakaz.orders.batching`, many orders in one transaction) reads and writes the whole
+batch in one statement each instead (:mod:`zakaz.orders.intake_batch`): while a batch is set on the session
+(:func:`set_batch`), :func:`find_existing`, :func:`read` and :func:`write` are answered by the batch.
 
-The SQL texts are constant and take arrays (``unnest``) for multi-row inserts, so psycopg prepares them
-after a few executions and the server plans them once per connection. SQLite keeps the Core statements in
+The SQL texts are constant and take their rows as JSON documents, so psycopg prepares them after a few
+executions and the server plans them once per connection. SQLite keeps the Core statements in
 :mod:`zakaz.orders.intake`.
 """
 
@@ -29,9 +28,9 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 import psycopg
@@ -47,7 +46,7 @@ from zakaz.orders.rules import KnownProduct
 from zakaz.orders.timeline import Timeline
 from zakaz.outbox import OutboxStatus
 
-_CATALOG = """\
+CATALOG = """\
 UNION ALL
 SELECT 1, p.id, w.id, s.id, s.available, p.sku, p.name, p.allow_backorder, p.active,
     w.code, w.priority, w.latitude, w.longitude
@@ -80,26 +79,6 @@ WITH m AS (
 SELECT 0, id, order_count, total_spent_minor, NULL::int, NULL::text, NULL::text, NULL::bool, NULL::bool,
     NULL::text, NULL::int, NULL::float8, NULL::float8
 FROM u
-UNION ALL
-SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM i
-"""
-
-# Batched intake (orders/batching.py): the customer is found (or created with nothing counted yet) and
-# counted by :func:`settle` at the end of the batch.
-_CUSTOMER_FOUND = """\
-WITH m AS (
-    SELECT id, order_count, total_spent_minor FROM customers WHERE email = %(email)s OR phone = %(phone)s
-    ORDER BY CASE WHEN email = %(email)s THEN 0 ELSE 1 END, id LIMIT 1
-), i AS (
-    INSERT INTO customers (name, email, phone, locale, order_count, total_spent_minor, created_at)
-    SELECT %(name)s, %(email)s, %(phone)s, %(locale)s, 0, 0, %(now)s
-    WHERE NOT EXISTS (SELECT FROM m)
-    RETURNING id, order_count, total_spent_minor
-)
-SELECT 0, id, order_count, total_spent_minor, NULL::int, NULL::text, NULL::text, NULL::bool, NULL::bool,
-    NULL::text, NULL::int, NULL::float8, NULL::float8
-FROM m
 UNION ALL
 SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM i
@@ -208,7 +187,7 @@ class Statement:
     values: Callable[[dict[str, Any]], tuple[Any, ...]]  # params dict -> the $n values
 
 
-def _numbered(sql: str) -> Statement:
+def numbered(sql: str) -> Statement:
     """``%(name)s`` placeholders -> ``$n`` (psycopg's RawCursor: no query parsing per call) and the names."""
     names: list[str] = []
 
@@ -223,41 +202,57 @@ def _numbered(sql: str) -> Statement:
     return Statement(text.encode(), tuple(names), values)
 
 
-FIND_EXISTING = _numbered(
+FIND_EXISTING = numbered(
     "SELECT id FROM orders WHERE channel = %(channel)s AND external_id = %(external_id)s"
 )
-READ = _numbered(_CUSTOMER_COUNTED + _CATALOG)
-READ_IN_BATCH = _numbered(_CUSTOMER_FOUND + _CATALOG)
-WRITE_ONLY = _numbered(_WRITE + _SELECT)
-WRITE_AND_RESERVE = _numbered(
+READ = numbered(_CUSTOMER_COUNTED + CATALOG)
+WRITE_ONLY = numbered(_WRITE + _SELECT)
+WRITE_AND_RESERVE = numbered(
     _WRITE + _LOCK_AND_UPDATE + _RESERVE_ROWS + _SELECT + "\nUNION ALL SELECT 3, count(*)::int, NULL FROM u"
 )
-WRITE_IN_BATCH = _numbered(_WRITE + _RESERVE_ROWS + _SELECT)
-
-# The end of a batch: every customer it counts, then every stock row it takes, each set locked in id order
-# and updated once. Customers before stock rows, as a single order's intake takes them (its read counts the
-# customer, its write reserves), so that batches and single orders never wait for each other in a cycle.
-# The stock update is guarded like a single order's and is the last statement before COMMIT.
-SETTLE_CUSTOMERS = _numbered(
-    """\
-WITH c AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(customers)s::json) AS v(id int, n int, t bigint)
-), ck AS MATERIALIZED (
-    SELECT id FROM customers WHERE id = ANY(ARRAY(SELECT id FROM c)) ORDER BY id FOR NO KEY UPDATE
-), cu AS (
-    UPDATE customers x
-    SET order_count = x.order_count + c.n, total_spent_minor = x.total_spent_minor + c.t
-    FROM ck JOIN c ON c.id = ck.id
-    WHERE x.id = ck.id
-    RETURNING x.id
-)
-SELECT count(*)::int FROM cu"""
-)
-# the same locks and guarded update as a single order's write, for the whole batch
-SETTLE_STOCK = _numbered("WITH " + _LOCK_AND_UPDATE.removeprefix(", ") + "\nSELECT count(*)::int FROM u")
-
 
 _CURSOR = "zakaz.intake.cursor"
+_BATCH = "zakaz.intake.batch"
+
+
+class BatchLike(Protocol):
+    """The batch a session is receiving orders for (:class:`zakaz.orders.intake_batch.Batch`)."""
+
+    def find_existing(self, channel: str, external_id: str) -> int | None: ...
+
+    def read(
+        self,
+        skus: Sequence[str],
+        *,
+        name: str,
+        email: str | None,
+        phone: str | None,
+        locale: str,
+        now: datetime,
+    ) -> ReadResult: ...
+
+    def write(
+        self,
+        order: dict[str, Any],
+        lines: Sequence[dict[str, Any]],
+        timeline: Timeline,
+        *,
+        plan: Plan | None,
+        index: dict[tuple[int, int], int],
+        actor: str,
+    ) -> Written: ...
+
+
+def batch_of(session: Session) -> BatchLike | None:
+    found: BatchLike | None = session.info.get(_BATCH)
+    return found
+
+
+def set_batch(session: Session, batch: BatchLike | None) -> None:
+    if batch is None:
+        session.info.pop(_BATCH, None)
+    else:
+        session.info[_BATCH] = batch
 
 
 def _cursor(session: Session) -> psycopg.RawCursor[Any]:
@@ -274,7 +269,7 @@ def _cursor(session: Session) -> psycopg.RawCursor[Any]:
     return cursor
 
 
-def _execute(session: Session, statement: Statement, params: dict[str, Any]) -> list[Any]:
+def execute(session: Session, statement: Statement, params: dict[str, Any]) -> list[Any]:
     # Persistent objects (the only ones that can be dirty or deleted) are in the identity map.
     if session.new or (session.identity_map and (session.dirty or session.deleted)):
         session.flush()  # the caller's pending ORM changes go first, as an execute would autoflush them
@@ -292,57 +287,17 @@ def enabled(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def find_existing(session: Session, channel: str, external_id: str) -> int | None:
     """The id of the order already received with this channel and external id (intake's idempotency)."""
-    rows = _execute(session, FIND_EXISTING, {"channel": channel, "external_id": external_id})
+    batch = batch_of(session)
+    if batch is not None:
+        return batch.find_existing(channel, external_id)
+    rows = execute(session, FIND_EXISTING, {"channel": channel, "external_id": external_id})
     return cast(int, rows[0][0]) if rows else None  # unique (channel, external_id): one row at most
-
-
-@dataclass
-class Pending:
-    """What a batch's orders take, applied once by :func:`settle` at the end of the batch's transaction."""
-
-    stock: dict[int, int] = field(default_factory=dict)  # stock row id -> units
-    customers: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (orders, total_minor)
-    now: datetime | None = None
-
-
-_PENDING = "zakaz.intake.pending"
-
-
-def begin_batch(session: Session) -> Pending | None:
-    """On PostgreSQL, defer the stock and customer updates of the orders received in ``session`` to
-    :func:`settle`."""
-    if not enabled(session):
-        return None
-    pending = session.info[_PENDING] = Pending()
-    return pending
-
-
-def pending_of(session: Session) -> Pending | None:
-    found: Pending | None = session.info.get(_PENDING)
-    return found
-
-
-def settle(session: Session) -> None:
-    """Reserve the batch's stock rows (guarded) and count its customers; a short stock row raises
-    :class:`RetryableConflict` (the batch is then received order by order)."""
-    pending: Pending | None = session.info.pop(_PENDING, None)
-    if pending is None or pending.now is None:
-        return
-    customers = [{"id": i, "n": n, "t": t} for i, (n, t) in sorted(pending.customers.items())]
-    [(counted,)] = _execute(session, SETTLE_CUSTOMERS, {"customers": _dumps(customers)})
-    if counted != len(customers):
-        raise RetryableConflict(f"batch: {counted} of {len(customers)} customers found")
-    if pending.stock:
-        rows = [{"id": i, "q": pending.stock[i]} for i in sorted(pending.stock)]
-        [(taken,)] = _execute(session, SETTLE_STOCK, {"rows": _dumps(rows), "now": pending.now})
-        if taken != len(rows):
-            raise RetryableConflict(f"batch: {taken} of {len(rows)} stock rows still had the units")
 
 
 @dataclass(frozen=True)
@@ -355,7 +310,7 @@ class ReadResult:
 
 
 @functools.lru_cache(maxsize=256)  # immutable and keyed by every field: a changed warehouse is a new one
-def _warehouse(id_: int, code: str, priority: int, lat: float | None, lon: float | None) -> WarehouseInfo:
+def warehouse_info(id_: int, code: str, priority: int, lat: float | None, lon: float | None) -> WarehouseInfo:
     return WarehouseInfo(id_, code, priority, lat, lon)
 
 
@@ -380,29 +335,26 @@ def read(
         "now": now,
         "skus": sorted(set(skus)),
     }
-    pending = pending_of(session)
-    rows = _execute(session, READ if pending is None else READ_IN_BATCH, params)
+    batch = batch_of(session)
+    if batch is not None:
+        return batch.read(skus, name=name, email=email, phone=phone, locale=locale, now=now)
+    rows = execute(session, READ, params)
     customer: CustomerRef | None = None
     catalog: dict[str, KnownProduct] = {}
     warehouses: dict[int, WarehouseInfo] = {}
     stock: dict[int, dict[int, int]] = {}
     index: dict[tuple[int, int], int] = {}
     for kind, a, b, c, available, sku, pname, backorder, active, code, priority, lat, lon in rows:
-        if kind == 0:
-            if pending is None:  # counted by the statement: the totals from before this order
-                customer = CustomerRef(a, b - 1, c - total_minor)
-            else:  # not counted yet: add the batch's earlier orders of this customer
-                n, t = pending.customers.get(a, (0, 0))
-                customer = CustomerRef(a, b + n, c + t)
+        if kind == 0:  # counted by the statement: the totals from before this order
+            customer = CustomerRef(a, b - 1, c - total_minor)
             continue
         if sku not in catalog:
             catalog[sku] = KnownProduct(a, sku, pname, backorder, active)
         if b is not None and b not in warehouses:
-            warehouses[b] = _warehouse(b, code, priority, lat, lon)
+            warehouses[b] = warehouse_info(b, code, priority, lat, lon)
             stock[b] = {}
         if c is not None:
-            taken = pending.stock.get(c, 0) if pending is not None else 0
-            stock[b][a] = available - taken
+            stock[b][a] = available
             index[(b, a)] = c
     assert customer is not None
     ordered = sorted(warehouses)
@@ -428,14 +380,18 @@ def write(
     index: dict[tuple[int, int], int],
     actor: str,
 ) -> Written:
-    """Write the order, lines, timeline and outbox, and reserve ``plan`` (if given), in one statement."""
+    """Write the order, lines, timeline and outbox, and reserve ``plan`` (if given), in one statement; in a
+    batch (:mod:`zakaz.orders.intake_batch`) the rows are kept for the batch's one write at its end."""
+    batch = batch_of(session)
+    if batch is not None:
+        return batch.write(order, lines, timeline, plan=plan, index=index, actor=actor)
     params = {c: order[c] for c in ORDER_COLUMNS}
-    params["hold_reasons"] = _dumps(order["hold_reasons"])
-    params["allocation"] = None if order["allocation"] is None else _dumps(order["allocation"])
+    params["hold_reasons"] = dumps(order["hold_reasons"])
+    params["allocation"] = None if order["allocation"] is None else dumps(order["allocation"])
     params["now"] = order["created_at"]
     params["actor"] = actor
     params["number"] = order["number"]
-    params["lines"] = _dumps(lines)
+    params["lines"] = dumps(lines)
     events = []
     messages = []
     for item in timeline.items:
@@ -450,14 +406,13 @@ def write(
                 "to_status": row["to_status"],
                 "at": row["created_at"].isoformat(),
             }
-            messages.append({"topic": item.topic, "payload": _dumps(payload)})
-    params["events"] = _dumps(events)
-    params["messages"] = _dumps(messages)
+            messages.append({"topic": item.topic, "payload": dumps(payload)})
+    params["events"] = dumps(events)
+    params["messages"] = dumps(messages)
     per_row: dict[int, int] = {}
-    pending = pending_of(session)
     statement = WRITE_ONLY
     if plan is not None and plan.legs:
-        statement = WRITE_AND_RESERVE if pending is None else WRITE_IN_BATCH
+        statement = WRITE_AND_RESERVE
         items = []
         for leg in plan.legs:
             for pick in leg.picks:
@@ -472,16 +427,9 @@ def write(
                     }
                 )
                 per_row[sl] = per_row.get(sl, 0) + pick.quantity
-        params["items"] = _dumps(items)
-        if pending is None:
-            params["rows"] = _dumps([{"id": i, "q": per_row[i]} for i in sorted(per_row)])
-    rows = cast(list[tuple[int, int, int | None]], _execute(session, statement, params))
-    if pending is not None:
-        for stock_row, quantity in per_row.items():
-            pending.stock[stock_row] = pending.stock.get(stock_row, 0) + quantity
-        n, t = pending.customers.get(order["customer_id"], (0, 0))
-        pending.customers[order["customer_id"]] = (n + 1, t + order["total_minor"])
-        pending.now = order["created_at"]
+        params["items"] = dumps(items)
+        params["rows"] = dumps([{"id": i, "q": per_row[i]} for i in sorted(per_row)])
+    rows = cast(list[tuple[int, int, int | None]], execute(session, statement, params))
     order_id = 0
     line_ids: dict[int, int] = {}
     event_ids: list[int] = []
