@@ -43,7 +43,7 @@ def _order(payload: dict[str, Any]) -> Job:
 
 
 def _as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
-    """Queue ``jobs`` while the intake thread is busy, so that it takes them as one batch."""
+    """Queue ``jobs`` while the (one) intake thread is busy, so that it takes them as one batch."""
     busy, release = threading.Event(), threading.Event()
 
     def gate(session: Session) -> None:
@@ -99,7 +99,7 @@ def _status(engine: Engine, result: IntakeResult) -> tuple[str, list[str]]:
 
 def test_orders_received_together_see_the_stock_and_history_of_the_ones_before(engine: Engine) -> None:
     _seed(engine, on_hand=3)
-    batcher = IntakeBatcher(engine)
+    batcher = IntakeBatcher(engine, threads=1)
     new_customer = {"email": "new@example.ru", "phone": "+7 916 000-00-01"}
     futures = _as_batch(
         batcher,
@@ -133,7 +133,7 @@ def test_orders_received_together_see_the_stock_and_history_of_the_ones_before(e
 
 def test_an_invalid_order_fails_alone_and_the_others_are_received(engine: Engine) -> None:
     _seed(engine, on_hand=10)
-    batcher = IntakeBatcher(engine)
+    batcher = IntakeBatcher(engine, threads=1)
     futures = _as_batch(
         batcher,
         [
@@ -161,7 +161,7 @@ def test_an_invalid_order_fails_alone_and_the_others_are_received(engine: Engine
 def test_stock_taken_by_another_writer_during_the_batch_is_never_oversold(engine: Engine) -> None:
     """Only PostgreSQL lets another transaction write while a batch runs (SQLite holds the write lock)."""
     _seed(engine, on_hand=3)
-    batcher = IntakeBatcher(engine)
+    batcher = IntakeBatcher(engine, threads=1)
 
     def another_writer(session: Session) -> None:
         # a concurrent transaction leaves no unit available (plain UPDATE: what another process would do)
@@ -182,7 +182,7 @@ def test_contacts_are_matched_as_one_by_one_and_new_customers_are_created_once(e
     _seed(engine, on_hand=100)
     with unit_of_work(engine) as s:
         s.add(Customer(name="Ольга", email="olga@example.ru", phone="+79160000009", locale="ru"))
-    batcher = IntakeBatcher(engine)
+    batcher = IntakeBatcher(engine, threads=1)
     contacts = [
         ("new@example.ru", "+7 916 000-00-01"),  # nobody: a new customer
         ("other@example.ru", "+7 916 000-00-01"),  # the phone of the one just created
@@ -212,7 +212,7 @@ def test_an_order_number_drawn_twice_makes_the_batch_run_again(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(engine, on_hand=100)
-    batcher = IntakeBatcher(engine)
+    batcher = IntakeBatcher(engine, threads=1)
     first = batcher.submit(*_order(order_payload([("SKU-1", 1)]))).result(10)
     with unit_of_work(engine, read_only=True) as s:
         number = s.execute(select(Order.number).where(Order.id == first.order_id)).scalar_one()
@@ -231,6 +231,30 @@ def test_an_order_number_drawn_twice_makes_the_batch_run_again(
     assert _stock(engine) == (100, 4, 4, 4)
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_order_is_received_while_another_batch_is_still_running(engine: Engine) -> None:
+    """Two intake threads on PostgreSQL: a slow batch does not hold up the orders that arrive meanwhile."""
+    _seed(engine, on_hand=10)
+    batcher = IntakeBatcher(engine)
+    assert batcher.threads == 2
+    busy, release = threading.Event(), threading.Event()
+
+    def slow(session: Session) -> None:
+        busy.set()
+        assert release.wait(10)
+
+    held = batcher.submit(slow)
+    assert busy.wait(10)
+    try:
+        result = batcher.submit(*_order(order_payload([("SKU-1", 2)]))).result(10)
+        assert not held.done()
+    finally:
+        release.set()
+    held.result(10)
+    assert _status(engine, result) == ("allocated", [])
+    assert _stock(engine) == (10, 2, 2, 2)
+
+
 def _plan_cache_mode(session: Session) -> tuple[str, int]:
     row = session.execute(text("SELECT current_setting('plan_cache_mode'), pg_backend_pid()")).one()
     return str(row[0]), int(row[1])
@@ -247,9 +271,8 @@ def test_intake_plans_its_statements_once_and_the_rest_of_the_app_keeps_the_serv
     with unit_of_work(engine, read_only=True) as s:
         assert _plan_cache_mode(s)[0] == "auto"
         assert s.execute(text(alive), {"pid": backend}).scalar_one() == 1
-    thread = batcher._thread
-    assert thread is not None
-    thread.join(10)  # idle: the thread exits and closes its connection
+    for thread in list(batcher._threads):
+        thread.join(10)  # idle: the threads exit, the last closes the connections
     deadline = time.monotonic() + 10  # the server process ends just after the connection closes
     while True:
         with unit_of_work(engine, read_only=True) as s:

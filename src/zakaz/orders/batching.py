@@ -69,8 +69,8 @@ class BatchStats:
 GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
 
 
-def intake_engine(engine: Engine) -> Engine:
-    """The engine intake runs on: on PostgreSQL a small pool beside ``engine``, to the same database, whose
+def intake_engine(engine: Engine, connections: int) -> Engine:
+    """The engine intake runs on: on PostgreSQL a pool of ``connections`` beside ``engine``, whose
     sessions use generic plans for prepared statements. Intake's statements are constant and their plans do
     not depend on the values (unique-key look-ups, ``unnest``/``json_to_recordset`` rows, row locks by id),
     so planning once per connection is right for them; the rest of the application keeps PostgreSQL's
@@ -79,25 +79,33 @@ def intake_engine(engine: Engine) -> Engine:
         return engine
     return create_db_engine(
         engine.url.render_as_string(hide_password=False),
-        pool_size=2,
-        max_overflow=8,
+        pool_size=connections,  # one per intake thread, kept open while it runs
+        max_overflow=connections,
         connect_args={"options": GENERIC_PLANS},
     )
 
 
 class IntakeBatcher:
-    """One intake thread per process; it exits after ``idle_seconds`` without work and restarts on demand.
+    """The process's intake threads (``threads``, started on demand), each taking the next batch from one
+    queue; a thread exits after ``idle_seconds`` without work.
 
-    On PostgreSQL it works on its own :func:`intake_engine`, whose connections it closes when it exits."""
+    On PostgreSQL two threads by default, so that one thread's batch is in the database while the other's
+    orders are checked and routed in Python; SQLite writes one transaction at a time, so one thread there.
+    On PostgreSQL they work on their own :func:`intake_engine`, whose connections the last of them closes
+    when it exits."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 64, idle_seconds: float = 5.0) -> None:
-        self.engine = intake_engine(engine)
+    def __init__(
+        self, engine: Engine, *, max_batch: int = 64, idle_seconds: float = 5.0, threads: int | None = None
+    ) -> None:
+        postgres = engine.dialect.name == "postgresql"
+        self.threads = threads if threads is not None else (2 if postgres else 1)
+        self.engine = intake_engine(engine, self.threads)
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
         self.stats = BatchStats()
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def submit(self, unit: Unit, order: tuple[OrderCreate, IntakeConfig] | None = None) -> Future[Any]:
         """Queue ``unit`` (re-runnable, database work only); its result or exception arrives on the future.
@@ -108,9 +116,10 @@ class IntakeBatcher:
         job = _Job(unit, order)
         with self._lock:
             self._queue.put(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="zakaz-intake", daemon=True)
-                self._thread.start()
+            if len(self._threads) < self.threads:
+                thread = threading.Thread(target=self._loop, name="zakaz-intake", daemon=True)
+                self._threads.append(thread)
+                thread.start()
         return job.future
 
     def _next_batch(self) -> list[_Job] | None:
@@ -119,8 +128,8 @@ class IntakeBatcher:
         except queue.Empty:
             with self._lock:
                 if self._queue.empty():  # nothing arrived meanwhile: let the thread go
-                    self._thread = None
-                    if self.engine.dialect.name == "postgresql":
+                    self._threads.remove(threading.current_thread())
+                    if not self._threads and self.engine.dialect.name == "postgresql":
                         self.engine.dispose()  # its idle connections; the next order opens new ones
                     return None
             first = self._queue.get()
