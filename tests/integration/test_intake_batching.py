@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tests.factories import add_product, add_warehouse, order_payload, set_stock
 from zakaz.config import Settings
 from zakaz.customers.models import Customer
-from zakaz.db import unit_of_work
+from zakaz.db import run_in_transaction, unit_of_work
 from zakaz.errors import ValidationFailed
 from zakaz.inventory.models import Reservation, StockLevel, StockMovement
 from zakaz.orders import intake
@@ -42,7 +43,7 @@ def _order(payload: dict[str, Any]) -> Job:
     return (lambda session: intake.receive(session, data, actor="test", config=CONFIG)), (data, CONFIG)
 
 
-def _as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
+def _queue_as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
     """Queue ``jobs`` while the (one) intake thread is busy, so that it takes them as one batch."""
     busy, release = threading.Event(), threading.Event()
 
@@ -55,8 +56,14 @@ def _as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
     futures = [batcher.submit(unit, order) for unit, order in jobs]
     release.set()
     first.result(10)
+    return futures
+
+
+def _as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
+    """:func:`_queue_as_batch`, and wait for every outcome."""
+    futures = _queue_as_batch(batcher, jobs)
     for f in futures:
-        f.exception(30)  # wait for every outcome
+        f.exception(30)
     return futures
 
 
@@ -280,3 +287,138 @@ def test_intake_plans_its_statements_once_and_the_rest_of_the_app_keeps_the_serv
                 break
         assert time.monotonic() < deadline, "the intake connection is still open"
         time.sleep(0.05)
+
+
+def _waiting_for_a_claim(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+        return bool(conn.execute(text(query)).scalar_one())
+
+
+def _customers(engine: Engine) -> list[tuple[str | None, int]]:
+    with unit_of_work(engine, read_only=True) as s:
+        return [(c.email, c.order_count) for c in s.scalars(select(Customer).order_by(Customer.id))]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("second", ["alone", "in a batch"])
+def test_a_new_customer_ordering_twice_at_once_is_created_once(engine: Engine, second: str) -> None:
+    """The first transaction holds the claim on the new contact until it commits; the second waits for it,
+    then starts again and finds the customer the first created (one by one and in a batch alike)."""
+    _seed(engine, on_hand=10)
+    contact = {"email": "first@example.ru", "phone": "+7 916 000-00-05"}
+    first_unit, _ = _order(order_payload([("SKU-1", 1)], **contact))
+    second_unit, second_order = _order(order_payload([("SKU-1", 2)], **contact))
+    received, commit = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with unit_of_work(engine) as session:
+            first_unit(session)
+            received.set()
+            assert commit.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert received.wait(10)
+    batcher = IntakeBatcher(engine, threads=1)
+    if second == "alone":
+        future = batcher.submit(second_unit, second_order)
+    else:  # with another order, so that the thread receives them as a batch
+        other_unit, other_order = _order(order_payload([("SKU-1", 1)], email="other@example.ru", phone=None))
+        future = _queue_as_batch(batcher, [(second_unit, second_order), (other_unit, other_order)])[0]
+    deadline = time.monotonic() + 10
+    while not _waiting_for_a_claim(engine):  # the second waits for the first's claim on the contact
+        assert time.monotonic() < deadline and not future.done()
+        time.sleep(0.02)
+    commit.set()
+    thread.join(10)
+    assert future.result(10).created
+    customers = _customers(engine)
+    assert ("first@example.ru", 2) in customers and len(customers) == (1 if second == "alone" else 2)
+    if second == "in a batch":
+        assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_batch_judges_an_order_on_the_customers_history_as_it_is_when_the_batch_commits(
+    engine: Engine,
+) -> None:
+    """Another transaction receives the customer's first order while the batch runs: the batch, which
+    judged its order as a first order, runs again and judges it as the second it is."""
+    _seed(engine, on_hand=10)
+    big = {"price": 60_000_00, "email": "c@example.ru", "phone": "+7 916 000-00-07"}
+    with unit_of_work(engine) as s:
+        s.add(Customer(name="C", email="c@example.ru", phone="+79160000007", locale="ru"))
+    other_unit, _ = _order(order_payload([("SKU-2", 1)], **big))
+    ran: list[Any] = []
+
+    def another_process(session: Session) -> None:
+        if not ran:  # once: the batch runs again
+            ran.append(run_in_transaction(engine, other_unit))
+
+    batcher = IntakeBatcher(engine, threads=1)
+    futures = _as_batch(batcher, [(another_process, None), _order(order_payload([("SKU-2", 1)], **big))])
+    result = futures[1].result()
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
+    # one by one: the first order of a customer above the limit is held, the second is not
+    assert _status(engine, ran[0]) == ("on_hold", ["first_order_high_value"])
+    assert _status(engine, result) == ("allocated", [])
+    assert _customers(engine) == [("c@example.ru", 2)]
+
+
+def _waiting_for_a_lock(engine: Engine, statement: str) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :q"
+        return int(conn.execute(text(query), {"q": f"%{statement}%"}).scalar_one())
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_batch_and_a_single_order_take_their_locks_in_the_same_order(engine: Engine) -> None:
+    """The same order (channel, external id) in a batch and alone at once: the batch inserts its orders
+    before it locks stock rows, as single-order intake does, so the two never wait for each other in a
+    cycle (which PostgreSQL would break with a deadlock error after a second)."""
+    _seed(engine, on_hand=10)
+    twice = {"channel": "web", "external_id": "X-1"}
+    batcher = IntakeBatcher(engine, threads=1)
+    with engine.connect() as holder:  # another writer holds SKU-2's stock row
+        holder.execute(
+            text(
+                "SELECT s.id FROM stock_levels s JOIN products p ON p.id = s.product_id "
+                "WHERE p.sku = 'SKU-2' FOR UPDATE"
+            )
+        )
+        futures = _queue_as_batch(
+            batcher,
+            [
+                _order(order_payload([("SKU-1", 1)], email="b1@example.ru", **twice)),
+                _order(order_payload([("SKU-2", 1)], email="b2@example.ru", phone="+7 916 000-00-02")),
+            ],
+        )
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock(engine, "json_populate_recordset"):  # the batch waits for SKU-2
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        contact = {"email": "t@example.ru", "phone": "+7 916 000-00-03"}
+        alone_unit, _ = _order(order_payload([("SKU-1", 1)], **contact, **twice))
+        outcome: list[BaseException | None] = []
+
+        def alone() -> None:
+            try:
+                with unit_of_work(engine) as session:
+                    alone_unit(session)
+                outcome.append(None)
+            except Exception as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=alone)
+        thread.start()
+        while _waiting_for_a_lock(engine, "INSERT INTO orders") < 2:  # it waits for the batch's X-1
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        holder.rollback()
+    thread.join(10)
+    assert all(f.result(10).created for f in futures)
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (0, 0)
+    # the order alone finds X-1 taken (run_in_transaction would retry it into the batch's order)
+    [error] = outcome
+    assert isinstance(error, IntegrityError)

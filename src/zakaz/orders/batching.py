@@ -142,10 +142,21 @@ class IntakeBatcher:
         return batch
 
     def _loop(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            jobs = [job for job in batch if job.future.set_running_or_notify_cancel()]
-            if jobs:
-                self._run(jobs)
+        try:
+            while (batch := self._next_batch()) is not None:
+                jobs = [job for job in batch if job.future.set_running_or_notify_cancel()]
+                try:
+                    if jobs:
+                        self._run(jobs)
+                except BaseException as exc:  # not an error of an order's: the thread ends, no request waits
+                    for job in jobs:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+                    raise
+        finally:
+            with self._lock:  # gone from the list, so that the next order starts a thread again
+                if threading.current_thread() in self._threads:
+                    self._threads.remove(threading.current_thread())
 
     def _run(self, jobs: list[_Job]) -> None:
         self.stats.batches += 1

@@ -14,16 +14,22 @@ here the whole batch costs two, whatever its size:
    new customers, stock they took, external ids received); its rows are kept, with their ids, so that its
    answer is complete before anything is written.
 3. :meth:`Batch.finish` (after the last order): one statement writes every row of the batch, counts the
-   customers and reserves the stock. Customer rows and then stock rows are locked in id order (the stock
-   lock waits for the customer lock, so concurrent batches and single orders, which take them in the
-   same order, never wait for each other in a cycle), and each stock row is updated only if it still has
-   the units (``on_hand - reserved >= q``). A row that no longer has them, or a customer that is gone,
-   raises :class:`RetryableConflict`: the batch is rolled back and its orders are received one by one.
+   customers and reserves the stock. It takes its locks in the order single-order intake takes them, so
+   that concurrent batches and single orders never wait for each other in a cycle: the customer rows (in
+   id order), then the orders' unique keys (the order rows are inserted), then the stock rows (in id
+   order; the conditions on ``ck`` and ``o`` make that scan wait until both are done). A customer is
+   counted only if its history is still the one the batch judged the orders on (hold rules use it), and
+   each stock row is updated only if it still has the units (``on_hand - reserved >= q``). When the batch
+   creates customers, their contacts are first claimed (:func:`intake_pg.claim_contacts`, as single-order
+   intake does) and the statement counts the customers others created with those contacts meanwhile.
+   A short stock row, a changed history or such a customer raises :class:`RetryableConflict`: the batch
+   is rolled back and run again once (it then reads the new state), then its orders are received one by
+   one.
 
 Anything else the batch cannot answer as the orders one by one would be answered (the same external id
-twice in one batch, more ids needed than drawn) raises :class:`RetryableConflict` too. Ids drawn and not
-used (an order refused, or fewer new customers than the upper bound drawn) leave gaps in the sequences,
-as a rolled-back transaction does.
+twice in one batch, more ids needed than drawn, an order it did not read) raises :class:`NotForBatch`: its
+orders are received one by one at once. Ids drawn and not used (an order refused, or fewer new customers
+than the upper bound drawn) leave gaps in the sequences, as a rolled-back transaction does.
 """
 
 from __future__ import annotations
@@ -176,17 +182,19 @@ WRITE = intake_pg.numbered(
 WITH nc AS (
     {_insert("customers", _CUSTOMER_COLUMNS, "new_customers")}
 ), c AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(customers)s::json) AS v(id int, n int, t bigint)
+    -- n orders for t more; c0 and t0: the history the batch judged them on
+    SELECT * FROM json_to_recordset(%(customers)s::json) AS v(id int, n int, t bigint, c0 int, t0 bigint)
 ), ck AS MATERIALIZED (
     SELECT id FROM customers WHERE id = ANY(ARRAY(SELECT id FROM c)) ORDER BY id FOR NO KEY UPDATE
 ), cu AS (
     UPDATE customers x
     SET order_count = x.order_count + c.n, total_spent_minor = x.total_spent_minor + c.t
     FROM ck JOIN c ON c.id = ck.id
-    WHERE x.id = ck.id
+    WHERE x.id = ck.id AND x.order_count = c.c0 AND x.total_spent_minor = c.t0
     RETURNING x.id
 ), o AS (
     {_insert("orders", ("id", *ORDER_COLUMNS), "orders")}
+    RETURNING id
 ), l AS (
     {_insert("order_lines", _LINE_COLUMNS, "lines")}
 ), e AS (
@@ -198,20 +206,36 @@ WITH nc AS (
 ), mv AS (
     {_insert("stock_movements", _MOVEMENT_COLUMNS, "movements")}
 ), q AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int)
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS v(id int, q int, at timestamptz)
 ), k AS MATERIALIZED (
-    -- the customers first: the condition on ck makes this scan wait until they are locked
+    -- as single-order intake takes them: the customers, then the orders' unique keys, then the stock rows
+    -- (the conditions on ck and o are evaluated once, before the scan: it waits until they are done)
     SELECT id FROM stock_levels
-    WHERE id = ANY(ARRAY(SELECT id FROM q)) AND (SELECT count(*) FROM ck) >= 0
+    WHERE id = ANY(ARRAY(SELECT id FROM q))
+        AND (SELECT count(*) FROM ck) >= 0 AND (SELECT count(*) FROM o) >= 0
     ORDER BY id FOR NO KEY UPDATE
 ), u AS (
-    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = %(now)s
+    UPDATE stock_levels s SET reserved = s.reserved + q.q, updated_at = q.at
     FROM k JOIN q ON q.id = k.id
     WHERE s.id = k.id AND s.on_hand - s.reserved >= q.q
     RETURNING s.id
+), dup AS (
+    -- customers with a new customer's contact, committed by others before this statement (after the claim)
+    SELECT count(*)::int AS n
+    FROM json_to_recordset(%(new_customers)s::json) AS v(email text, phone text)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM customers x WHERE x.email = v.email
+        UNION ALL
+        SELECT 1 FROM customers x WHERE x.phone = v.phone
+        LIMIT 1
+    ) f
 )
-SELECT (SELECT count(*) FROM cu)::int, (SELECT count(*) FROM u)::int"""
+SELECT (SELECT count(*) FROM cu)::int, (SELECT count(*) FROM u)::int, (SELECT n FROM dup)"""
 )
+
+
+class NotForBatch(Exception):
+    """What a batch cannot answer as one-by-one intake would: its orders are received one by one."""
 
 
 @dataclass(frozen=True)
@@ -237,7 +261,8 @@ class Batch:
     new_by_phone: dict[str, int] = field(default_factory=dict)
     new_customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     counted: dict[int, tuple[int, int]] = field(default_factory=dict)  # customer id -> (orders, total)
-    taken: dict[int, int] = field(default_factory=dict)  # stock row id -> units
+    history: dict[int, tuple[int, int]] = field(default_factory=dict)  # existing customer -> as read
+    taken: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # stock row -> (units, last order)
     received: set[tuple[str, str]] = field(default_factory=set)
     rows: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {
@@ -250,13 +275,13 @@ class Batch:
         try:
             return next(self.ids[kind])
         except StopIteration:
-            raise RetryableConflict(f"batch: more ids of kind {kind} needed than drawn") from None
+            raise NotForBatch(f"more ids of kind {kind} needed than drawn") from None
 
     def find_existing(self, channel: str, external_id: str) -> int | None:
         if (channel, external_id) in self.received:  # alone, the second would replay the first
-            raise RetryableConflict(f"batch: {channel}/{external_id} twice")
+            raise NotForBatch(f"{channel}/{external_id} twice")
         if (channel, external_id) not in self.asked[2]:
-            raise RetryableConflict("batch: an order that was not read with the batch")
+            raise NotForBatch("an order that was not read with the batch")
         return self.existing.get((channel, external_id))
 
     def _customer(self, contact: Contact, name: str, locale: str, now: datetime) -> CustomerRef:
@@ -284,6 +309,8 @@ class Batch:
                 self.new_by_phone.setdefault(phone, id_)
             found = (id_, 0, 0)
         id_, count, total = found
+        if id_ not in self.new_customers:
+            self.history[id_] = (count, total)
         n, t = self.counted.get(id_, (0, 0))
         return CustomerRef(id_, count + n, total + t)
 
@@ -302,7 +329,7 @@ class Batch:
     ) -> ReadResult:
         contact = Contact(email, phone)
         if contact not in self.asked[0] or not self.asked[1].issuperset(skus):
-            raise RetryableConflict("batch: an order that was not read with the batch")
+            raise NotForBatch("an order that was not read with the batch")
         customer = self._customer(contact, name, locale, now)
         catalog = {sku: self.catalog[sku] for sku in skus if sku in self.catalog}
         if not catalog:
@@ -310,7 +337,7 @@ class Batch:
         products = {p.id for p in catalog.values()}
         available = {
             w: {
-                p: units - self.taken.get(self.index[(w, p)], 0)
+                p: units - self.taken.get(self.index[(w, p)], (0, now))[0]
                 for p, units in per_product.items()
                 if p in products
             }
@@ -368,7 +395,7 @@ class Batch:
             for leg in plan.legs:
                 for pick in leg.picks:
                     stock_row = index[(leg.warehouse_id, pick.product_id)]
-                    self.taken[stock_row] = self.taken.get(stock_row, 0) + pick.quantity
+                    self.taken[stock_row] = (self.taken.get(stock_row, (0, now))[0] + pick.quantity, now)
                     where = {
                         "stock_level_id": stock_row,
                         "warehouse_id": leg.warehouse_id,
@@ -402,7 +429,9 @@ class Batch:
         return Written(order_id, line_ids, event_ids)
 
     def finish(self, session: Session) -> None:
-        """Write the batch (see the module); :class:`RetryableConflict` when a stock row is short."""
+        """Write the batch (see the module); :class:`RetryableConflict` when a stock row is short, a
+        customer's history changed since the batch read it, or another transaction created one of its new
+        customers."""
         intake_pg.set_batch(session, None)
         if not self.rows["orders"]:
             return
@@ -411,11 +440,13 @@ class Batch:
             n, t = self.counted.get(id_, (0, 0))
             new_customers.append({**row, "order_count": n, "total_spent_minor": t})
         counted = [
-            {"id": i, "n": n, "t": t}
+            {"id": i, "n": n, "t": t, "c0": self.history[i][0], "t0": self.history[i][1]}
             for i, (n, t) in sorted(self.counted.items())
             if i not in self.new_customers
         ]
-        stock = [{"id": i, "q": self.taken[i]} for i in sorted(self.taken)]
+        stock = [{"id": i, "q": q, "at": at} for i, (q, at) in sorted(self.taken.items())]
+        if new_customers:  # two transactions must not both create a customer for one contact
+            intake_pg.claim_contacts(session, [(c["email"], c["phone"]) for c in new_customers])
         params: dict[str, Any] = {name: intake_pg.dumps(rows) for name, rows in self.rows.items()}
         params.update(
             new_customers=intake_pg.dumps(new_customers),
@@ -423,9 +454,11 @@ class Batch:
             rows=intake_pg.dumps(stock),
             now=self.now,
         )
-        [(customers, rows)] = intake_pg.execute(session, WRITE, params)
+        [(customers, rows, duplicates)] = intake_pg.execute(session, WRITE, params)
         if customers != len(counted):
-            raise RetryableConflict(f"batch: {customers} of {len(counted)} customers found")
+            raise RetryableConflict(f"batch: {len(counted) - customers} customers' history changed meanwhile")
+        if duplicates:
+            raise RetryableConflict(f"batch: {duplicates} new customers were created meanwhile by others")
         if rows != len(stock):
             raise RetryableConflict(f"batch: {rows} of {len(stock)} stock rows still had the units")
 

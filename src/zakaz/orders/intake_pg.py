@@ -80,7 +80,7 @@ SELECT 0, id, order_count, total_spent_minor, NULL::int, NULL::text, NULL::text,
     NULL::text, NULL::int, NULL::float8, NULL::float8
 FROM u
 UNION ALL
-SELECT 0, id, order_count, total_spent_minor, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 0, id, order_count, total_spent_minor, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM i
 """
 
@@ -200,6 +200,32 @@ def numbered(sql: str) -> Statement:
     getter = operator.itemgetter(*names)
     values = getter if len(names) > 1 else lambda params: (getter(params),)
     return Statement(text.encode(), tuple(names), values)
+
+
+# New customers' contacts, claimed for the rest of the transaction (advisory locks, in one order): the
+# transaction that creates a customer for a contact holds the claim until it commits, so another one
+# creating a customer for the same contact waits for it and then, in a new statement (a new snapshot),
+# sees that customer and starts again (RetryableConflict): it then finds and counts it. Taken when no row
+# lock is held yet but those of the customer just inserted (single order) or none (a batch, before its
+# write), so a claim never waits in a cycle.
+CLAIM = numbered(
+    """\
+SELECT count(*)::int FROM (
+    SELECT pg_advisory_xact_lock(k) FROM (
+        SELECT DISTINCT hashtextextended(v, 0) AS k FROM unnest(%(keys)s::text[]) AS v ORDER BY 1
+    ) ordered
+) taken"""
+)
+OTHERS = numbered(
+    "SELECT count(*)::int FROM customers WHERE (email = %(email)s OR phone = %(phone)s) AND id <> %(id)s"
+)
+
+
+def claim_contacts(session: Session, contacts: Sequence[tuple[str | None, str | None]]) -> None:
+    keys = [f"zakaz.customer.email:{e}" for e, _ in contacts if e is not None]
+    keys += [f"zakaz.customer.phone:{p}" for _, p in contacts if p is not None]
+    if keys:
+        execute(session, CLAIM, {"keys": keys})
 
 
 FIND_EXISTING = numbered(
@@ -344,9 +370,11 @@ def read(
     warehouses: dict[int, WarehouseInfo] = {}
     stock: dict[int, dict[int, int]] = {}
     index: dict[tuple[int, int], int] = {}
+    created = False
     for kind, a, b, c, available, sku, pname, backorder, active, code, priority, lat, lon in rows:
         if kind == 0:  # counted by the statement: the totals from before this order
             customer = CustomerRef(a, b - 1, c - total_minor)
+            created = available == 1
             continue
         if sku not in catalog:
             catalog[sku] = KnownProduct(a, sku, pname, backorder, active)
@@ -357,6 +385,11 @@ def read(
             stock[b][a] = available
             index[(b, a)] = c
     assert customer is not None
+    if created:  # two transactions must not both create a customer for one contact
+        claim_contacts(session, [(email, phone)])
+        [(others,)] = execute(session, OTHERS, {"email": email, "phone": phone, "id": customer.id})
+        if others:
+            raise RetryableConflict("another transaction created this customer meanwhile")
     ordered = sorted(warehouses)
     return ReadResult(
         customer, catalog, [warehouses[k] for k in ordered], {k: stock[k] for k in ordered}, index
