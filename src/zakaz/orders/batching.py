@@ -13,14 +13,15 @@ the whole batch is read in one statement before its first order and written in o
 (:mod:`zakaz.orders.intake_batch`), the stock rows and customer totals locked in id order and the stock
 guarded against overselling.
 
-On PostgreSQL the intake thread has connections of its own (:func:`intake_engine`) on which the server
+On PostgreSQL the intake threads have connections of their own (:func:`intake_engine`) on which the server
 plans intake's constant statements once (``plan_cache_mode = force_generic_plan``): left to choose, it
 kept planning them anew on every execution (custom plans), which cost more than running them.
 
-If anything in a batch fails (one order is invalid, a unique clash with a concurrent duplicate, a stock
-row another process emptied meanwhile), the batch's transaction is rolled back and each of its orders is
-received alone, with the usual retries: the outcome of every request is what it would have been without
-batching. See docs/benchmarks.md for what it buys.
+If a batch fails, its transaction is rolled back. A lost race (an order number drawn twice, a stock row
+another process emptied, a deadlock: :func:`zakaz.db.is_transient`) runs it again once, as a batch; any
+other failure (an invalid order, the same order twice in the batch), or a second one, has each of its
+orders received alone, with the usual retries: the outcome of every request is what it would have been
+without batching. See docs/benchmarks.md for what it buys.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Intake on PostgreSQL is two statements besides BEGIN and COMMIT (docs/benchmarks
 
 1. :func:`read`: the customer found and counted (or created) and the catalogue rows of the order's SKUs
    with every active warehouse and its stock row, in one statement. It runs before validation; a
-   validation error rolls the transaction back, so the customer is counted only for orders written.
+   validation error rolls the transaction back, so the customer is counted only for orders written. A
+   customer it creates is claimed by contact (:func:`claim_contacts`) and checked against customers other
+   transactions created meanwhile (two more statements, for new customers only).
 2. :func:`write`: the order, its lines, timeline events, outbox messages and, for an allocated order, the
    guarded reservation of every stock row it takes, the reservation rows and the stock movements, as one
    statement of data-modifying CTEs. The stock rows are locked in primary-key order (``SELECT ... ORDER BY
