@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 
 from zakaz.config import get_settings
 
@@ -177,6 +178,28 @@ def is_transient(exc: BaseException) -> bool:
         # serialization_failure, deadlock_detected
         return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
     return False
+
+
+_DEFERRED = "zakaz.db.deferred"
+
+
+def defer_writes(session: Session) -> None:
+    """From now on, :func:`execute_or_defer` keeps its statements for :func:`run_deferred` (a batch of orders
+    writes its own rows in one statement at its end, and these after them, in the order locks are taken)."""
+    session.info[_DEFERRED] = []
+
+
+def execute_or_defer(session: Session, statement: Executable, params: list[dict[str, Any]]) -> None:
+    deferred: list[tuple[Executable, list[dict[str, Any]]]] | None = session.info.get(_DEFERRED)
+    if deferred is None:
+        session.execute(statement, params)
+    else:
+        deferred.append((statement, params))
+
+
+def run_deferred(session: Session) -> None:
+    for statement, params in session.info.pop(_DEFERRED, None) or []:
+        session.execute(statement, params)
 
 
 def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts: int = 5) -> T:

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, insert, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zakaz.clock import utcnow
-from zakaz.db import Base
+from zakaz.db import Base, execute_or_defer
 from zakaz.errors import IdempotencyMismatch
 from zakaz.sqltypes import UTCDateTime
 
@@ -66,8 +66,10 @@ def lookup(session: Session, *, scope: str, key: str, fingerprint: str) -> Store
 def remember(
     session: Session, *, scope: str, key: str, fingerprint: str, status_code: int, body: dict[str, Any]
 ) -> None:
-    """Store the response in the same transaction as the change it describes."""
-    session.execute(
+    """Store the response in the same transaction as the change it describes (in a batch of orders, after
+    the batch's own rows: :func:`zakaz.db.execute_or_defer`)."""
+    execute_or_defer(
+        session,
         insert(IdempotencyRecord),
         [
             {

@@ -6,11 +6,12 @@ batch; every outcome must be what receiving them one by one would give.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select, text
@@ -19,6 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tests.factories import add_product, add_warehouse, order_payload, set_stock
+from zakaz.api.context import mutation
+from zakaz.auth.roles import Role
+from zakaz.auth.service import Principal
 from zakaz.config import Settings
 from zakaz.customers.models import Customer
 from zakaz.db import run_in_transaction, unit_of_work
@@ -340,29 +344,39 @@ def test_a_new_customer_ordering_twice_at_once_is_created_once(engine: Engine, s
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-def test_a_batch_judges_an_order_on_the_customers_history_as_it_is_when_the_batch_commits(
+def test_a_customers_orders_in_a_batch_and_alone_at_once_are_judged_one_after_the_other(
     engine: Engine,
 ) -> None:
-    """Another transaction receives the customer's first order while the batch runs: the batch, which
-    judged its order as a first order, runs again and judges it as the second it is."""
+    """The batch locks the customers it matched from its read until it commits, as single-order intake
+    locks the one it counts: another transaction's order of the same customer waits, then sees the batch's
+    order in the history (one by one: the first order above the limit is held, the second is not)."""
     _seed(engine, on_hand=10)
     big = {"price": 60_000_00, "email": "c@example.ru", "phone": "+7 916 000-00-07"}
     with unit_of_work(engine) as s:
         s.add(Customer(name="C", email="c@example.ru", phone="+79160000007", locale="ru"))
-    other_unit, _ = _order(order_payload([("SKU-2", 1)], **big))
-    ran: list[Any] = []
+    inside, release = threading.Event(), threading.Event()
 
-    def another_process(session: Session) -> None:
-        if not ran:  # once: the batch runs again
-            ran.append(run_in_transaction(engine, other_unit))
+    def hold(session: Session) -> None:  # keeps the batch's transaction open after its order
+        inside.set()
+        assert release.wait(10)
 
     batcher = IntakeBatcher(engine, threads=1)
-    futures = _as_batch(batcher, [(another_process, None), _order(order_payload([("SKU-2", 1)], **big))])
-    result = futures[1].result()
-    assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
-    # one by one: the first order of a customer above the limit is held, the second is not
-    assert _status(engine, ran[0]) == ("on_hold", ["first_order_high_value"])
-    assert _status(engine, result) == ("allocated", [])
+    futures = _queue_as_batch(batcher, [_order(order_payload([("SKU-2", 1)], **big)), (hold, None)])
+    assert inside.wait(10)
+    alone_unit, _ = _order(order_payload([("SKU-2", 1)], **big))
+    alone: list[Any] = []
+    thread = threading.Thread(target=lambda: alone.append(run_in_transaction(engine, alone_unit)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not _waiting_for_a_lock(engine, "UPDATE customers"):  # the order alone waits for the batch
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    release.set()
+    thread.join(10)
+    in_batch = futures[0].result(10)
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (0, 0)
+    assert _status(engine, in_batch) == ("on_hold", ["first_order_high_value"])
+    assert _status(engine, alone[0]) == ("allocated", [])
     assert _customers(engine) == [("c@example.ru", 2)]
 
 
@@ -422,3 +436,54 @@ def test_a_batch_and_a_single_order_take_their_locks_in_the_same_order(engine: E
     # the order alone finds X-1 taken (run_in_transaction would retry it into the batch's order)
     [error] = outcome
     assert isinstance(error, IntegrityError)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_batch_writes_its_idempotency_records_after_its_orders_as_a_single_order_does(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request and its retry (same Idempotency-Key, a new customer) received in a batch and alone at
+    once: the batch keeps its idempotency record until after its write, so it never holds the key while
+    it waits for the single order's claim (which then waits for the key: a deadlock, broken after 1 s)."""
+    _seed(engine, on_hand=10)
+    payload = order_payload([("SKU-1", 1)], email="new@example.ru", phone="+7 916 000-00-01")
+    data = OrderCreate.model_validate(payload)
+    who = Principal(key_id=1, role=Role.operator, name="test")
+
+    def request(d: OrderCreate, key: str | None) -> Job:
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            return 201, {"id": intake.receive(session, d, actor="api", config=CONFIG).order_id}
+
+        return mutation(cast(Any, None), who, key, ("POST", "/api/v1/orders", payload), work), (d, CONFIG)
+
+    single_unit, _ = request(data, "K1")
+    single: list[Any] = []
+    batcher = IntakeBatcher(engine, threads=1)
+    caplog.set_level(logging.DEBUG, logger="zakaz.orders.batching")
+    with engine.connect() as holder:  # another writer holds SKU-1's stock row
+        holder.execute(
+            text(
+                "SELECT s.id FROM stock_levels s JOIN products p ON p.id = s.product_id "
+                "WHERE p.sku = 'SKU-1' FOR UPDATE"
+            )
+        )
+        thread = threading.Thread(target=lambda: single.append(run_in_transaction(engine, single_unit)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock(engine, "INSERT INTO orders"):  # claimed, waits for the stock row
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        other = OrderCreate.model_validate(order_payload([("SKU-2", 1)], email="o@example.ru", phone=None))
+        futures = _queue_as_batch(batcher, [request(data, "K1"), request(other, None)])
+        while not _waiting_for_a_claim(engine):  # the batch waits for the single order's claim
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        holder.rollback()
+    thread.join(10)
+    first, second = (f.result(10) for f in futures)
+    assert single[0] == (201, {"id": first[1]["id"]}, False)
+    assert first[2] is True and second[2] is False  # run again, the batch replays the single's answer
+    assert (batcher.stats.retries, batcher.stats.fallbacks) == (1, 0)
+    why = " ".join(r.getMessage() for r in caplog.records if "rolled back" in r.getMessage())
+    assert "created meanwhile" in why and "deadlock" not in why.lower()
+    assert _customers(engine) == [("new@example.ru", 1), ("o@example.ru", 1)]

@@ -5,7 +5,9 @@ transaction. Received one by one, each order would cost two statements (:mod:`za
 here the whole batch costs two, whatever its size:
 
 1. :func:`begin` (before the first order): one statement reads everything the batch's orders look up: the
-   customers matching their e-mail addresses and phone numbers, orders already received under their
+   customers matching their e-mail addresses and phone numbers (locked until the batch commits, in id
+   order, as single-order intake locks the customer it counts: another transaction's order of the same
+   customer waits and then sees the batch's orders in the history), orders already received under their
    external ids, their catalogue rows with every active warehouse and stock row, and ids drawn from the
    sequences of orders, lines, timeline events and new customers.
 2. Each order is then received by the usual unit of work (``intake.receive``): :func:`intake_pg.read`,
@@ -17,8 +19,10 @@ here the whole batch costs two, whatever its size:
    customers and reserves the stock. It takes its locks in the order single-order intake takes them, so
    that concurrent batches and single orders never wait for each other in a cycle: the customer rows (in
    id order), then the orders' unique keys (the order rows are inserted), then the stock rows (in id
-   order; the conditions on ``ck`` and ``o`` make that scan wait until both are done). A customer is
-   counted only if its history is still the one the batch judged the orders on (hold rules use it), and
+   order; the conditions on ``ck`` and ``o`` make that scan wait until both are done), and only then the
+   idempotency records of its requests (:func:`zakaz.db.execute_or_defer`), as a single order writes its
+   record last. A customer is counted only if its history is still the one the batch judged the orders on
+   (a guard: the batch holds their locks since its read), and
    each stock row is updated only if it still has the units (``on_hand - reserved >= q``). When the batch
    creates customers, their contacts are first claimed (:func:`intake_pg.claim_contacts`, as single-order
    intake does) and the statement counts the customers others created with those contacts meanwhile.
@@ -43,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from zakaz.allocation.routing import Plan
 from zakaz.customers.service import CustomerRef
-from zakaz.db import RetryableConflict
+from zakaz.db import RetryableConflict, defer_writes, run_deferred
 from zakaz.inventory.models import MovementReason, ReservationStatus
 from zakaz.inventory.service import WarehouseInfo
 from zakaz.orders import intake_pg, rules
@@ -58,26 +62,30 @@ if TYPE_CHECKING:
 
 EVENTS_PER_ORDER = 3  # received, then on hold; or received, confirmed, allocated (or backordered)
 
-_NULLS = "NULL::text, NULL::bool, NULL::bool, NULL::text, NULL::int, NULL::float8, NULL::float8"
 READ = intake_pg.numbered(
     f"""\
 WITH k AS MATERIALIZED (
     SELECT DISTINCT * FROM json_to_recordset(%(customers)s::json) AS v(email text, phone text)
 ), x AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(external)s::json) AS v(channel text, external_id text)
+), matched AS (
+    -- the customer one-by-one intake would find for each e-mail and for each phone: the lowest id
+    SELECT c.id FROM (SELECT DISTINCT email FROM k WHERE email IS NOT NULL) e
+    CROSS JOIN LATERAL (SELECT id FROM customers WHERE email = e.email ORDER BY id LIMIT 1) c
+    UNION
+    SELECT c.id FROM (SELECT DISTINCT phone FROM k WHERE phone IS NOT NULL) p
+    CROSS JOIN LATERAL (SELECT id FROM customers WHERE phone = p.phone ORDER BY id LIMIT 1) c
+), locked AS MATERIALIZED (
+    -- locked until the batch commits, in id order, as single-order intake locks the one it counts; the
+    -- counts are those of the row as locked (the latest), not of this statement's snapshot
+    SELECT id, email, phone, order_count, total_spent_minor FROM customers
+    WHERE id = ANY(ARRAY(SELECT id FROM matched))
+    ORDER BY id FOR NO KEY UPDATE
 )
-SELECT 0, c.id, c.order_count, c.total_spent_minor, NULL::int, c.email, {_NULLS}
-FROM (SELECT DISTINCT email FROM k WHERE email IS NOT NULL) e
-CROSS JOIN LATERAL (
-    SELECT id, email, order_count, total_spent_minor FROM customers WHERE email = e.email ORDER BY id LIMIT 1
-) c
+SELECT 0, id, order_count, total_spent_minor, NULL::int, email::text, phone::text, NULL::bool, NULL::bool,
+    NULL::text, NULL::int, NULL::float8, NULL::float8
+FROM locked
 {intake_pg.CATALOG}UNION ALL
-SELECT 2, c.id, c.order_count, c.total_spent_minor, NULL, c.phone, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM (SELECT DISTINCT phone FROM k WHERE phone IS NOT NULL) p
-CROSS JOIN LATERAL (
-    SELECT id, phone, order_count, total_spent_minor FROM customers WHERE phone = p.phone ORDER BY id LIMIT 1
-) c
-UNION ALL
 SELECT 3, o.id, NULL, NULL, NULL, x.channel, x.external_id, NULL, NULL, NULL, NULL, NULL, NULL
 FROM x CROSS JOIN LATERAL (
     SELECT id FROM orders WHERE channel = x.channel AND external_id = x.external_id LIMIT 1
@@ -434,6 +442,7 @@ class Batch:
         customers."""
         intake_pg.set_batch(session, None)
         if not self.rows["orders"]:
+            run_deferred(session)
             return
         new_customers = []
         for id_, row in self.new_customers.items():
@@ -461,6 +470,7 @@ class Batch:
             raise RetryableConflict(f"batch: {duplicates} new customers were created meanwhile by others")
         if rows != len(stock):
             raise RetryableConflict(f"batch: {rows} of {len(stock)} stock rows still had the units")
+        run_deferred(session)  # idempotency records: last, as single-order intake writes them
 
 
 def begin(session: Session, orders: Sequence[tuple[OrderCreate, IntakeConfig]]) -> Batch:
@@ -498,10 +508,11 @@ def begin(session: Session, orders: Sequence[tuple[OrderCreate, IntakeConfig]]) 
             if c is not None:
                 batch.available[b][a] = available
                 batch.index[(b, a)] = c
-        elif kind == 0:
-            batch.by_email[text] = (a, b, c)
-        elif kind == 2:
-            batch.by_phone[text] = (a, b, c)
+        elif kind == 0:  # in id order: the first row with an e-mail or phone is the one intake matches
+            if text is not None:
+                batch.by_email.setdefault(text, (a, b, c))
+            if other is not None:
+                batch.by_phone.setdefault(other, (a, b, c))
         elif kind == 3:
             batch.existing[(text, other)] = a
         else:
@@ -510,4 +521,5 @@ def begin(session: Session, orders: Sequence[tuple[OrderCreate, IntakeConfig]]) 
     batch.available = {k: batch.available[k] for k in sorted(batch.available)}
     batch.ids = {kind: iter(sorted(values)) for kind, values in ids.items()}
     intake_pg.set_batch(session, batch)
+    defer_writes(session)
     return batch
