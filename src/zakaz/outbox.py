@@ -43,8 +43,10 @@ class OutboxMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def outbox_row(topic: str, aggregate_type: str, aggregate_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    now = utcnow()
+def outbox_row(
+    topic: str, aggregate_type: str, aggregate_id: int, payload: dict[str, Any], *, at: datetime | None = None
+) -> dict[str, Any]:
+    now = at or utcnow()
     return {
         "topic": topic,
         "aggregate_type": aggregate_type,

@@ -54,7 +54,7 @@ from zakaz.orders import intake_pg, rules
 from zakaz.orders.intake_pg import ORDER_COLUMNS, ReadResult, Written
 from zakaz.orders.rules import KnownProduct
 from zakaz.orders.timeline import Timeline
-from zakaz.outbox import OutboxStatus
+from zakaz.outbox import outbox_row
 
 if TYPE_CHECKING:
     from zakaz.orders.intake import IntakeConfig
@@ -378,26 +378,8 @@ class Batch:
             row = item.row
             self.rows["events"].append({**row, "id": event_id, "order_id": order_id})
             if item.topic:
-                payload = {
-                    "order_id": order_id,
-                    "number": item.order.number,
-                    "event": row["type"],
-                    "from_status": row["from_status"],
-                    "to_status": row["to_status"],
-                    "at": row["created_at"].isoformat(),
-                }
-                self.rows["messages"].append(
-                    {
-                        "topic": item.topic,
-                        "aggregate_type": "order",
-                        "aggregate_id": order_id,
-                        "payload": payload,
-                        "status": OutboxStatus.pending.value,
-                        "attempts": 0,
-                        "available_at": now,
-                        "created_at": now,
-                    }
-                )
+                payload = {"order_id": order_id, **item.payload()}
+                self.rows["messages"].append(outbox_row(item.topic, "order", order_id, payload, at=now))
         timeline.items.clear()
         if plan is not None:
             for leg in plan.legs:

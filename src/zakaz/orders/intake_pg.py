@@ -434,14 +434,7 @@ def write(
         events.append(row)
         if item.topic:
             # ``{"order_id": <id>, ...`` is prefixed in SQL: the payload of Timeline.flush, key for key.
-            payload = {
-                "number": item.order.number,
-                "event": row["type"],
-                "from_status": row["from_status"],
-                "to_status": row["to_status"],
-                "at": row["created_at"].isoformat(),
-            }
-            messages.append({"topic": item.topic, "payload": dumps(payload)})
+            messages.append({"topic": item.topic, "payload": dumps(item.payload())})
     params["events"] = dumps(events)
     params["messages"] = dumps(messages)
     per_row: dict[int, int] = {}

@@ -39,6 +39,16 @@ class _Pending:
     row: dict[str, Any]
     topic: str | None
 
+    def payload(self) -> dict[str, Any]:
+        """The outbox message's payload but its leading ``order_id``, which every writer puts first."""
+        return {
+            "number": self.order.number,
+            "event": self.row["type"],
+            "from_status": self.row["from_status"],
+            "to_status": self.row["to_status"],
+            "at": self.row["created_at"].isoformat(),
+        }
+
 
 @dataclass
 class Timeline:
@@ -78,14 +88,7 @@ class Timeline:
             assert item.order.id is not None, "flush the order before its timeline"
             events.append({**item.row, "order_id": item.order.id})
             if item.topic:
-                payload = {
-                    "order_id": item.order.id,
-                    "number": item.order.number,
-                    "event": item.row["type"],
-                    "from_status": item.row["from_status"],
-                    "to_status": item.row["to_status"],
-                    "at": item.row["created_at"].isoformat(),
-                }
+                payload = {"order_id": item.order.id, **item.payload()}
                 messages.append(outbox_row(item.topic, "order", item.order.id, payload))
         # Core table insert: one executemany however the None values vary between rows.
         session.execute(insert(EVENTS_TABLE), events)
