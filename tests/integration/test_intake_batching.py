@@ -23,6 +23,7 @@ from tests.factories import add_product, add_warehouse, order_payload, set_stock
 from zakaz.api.context import mutation
 from zakaz.auth.roles import Role
 from zakaz.auth.service import Principal
+from zakaz.catalog.models import Product
 from zakaz.config import Settings
 from zakaz.customers.models import Customer
 from zakaz.db import run_in_transaction, unit_of_work
@@ -31,8 +32,9 @@ from zakaz.inventory.models import Reservation, StockLevel, StockMovement
 from zakaz.orders import intake
 from zakaz.orders.batching import IntakeBatcher
 from zakaz.orders.intake import IntakeConfig, IntakeResult
-from zakaz.orders.models import Order
+from zakaz.orders.models import Order, OrderEvent
 from zakaz.orders.schemas import OrderCreate
+from zakaz.outbox import OutboxMessage
 
 CONFIG = IntakeConfig.from_settings(Settings())
 
@@ -47,14 +49,21 @@ def _order(payload: dict[str, Any]) -> Job:
     return (lambda session: intake.receive(session, data, actor="test", config=CONFIG)), (data, CONFIG)
 
 
-def _queue_as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
-    """Queue ``jobs`` while the (one) intake thread is busy, so that it takes them as one batch."""
-    busy, release = threading.Event(), threading.Event()
+def _gate() -> tuple[Unit, threading.Event, threading.Event]:
+    """A unit that says it is running (first event), then holds its thread and transaction until released
+    (second event)."""
+    running, release = threading.Event(), threading.Event()
 
     def gate(session: Session) -> None:
-        busy.set()
+        running.set()
         assert release.wait(10)
 
+    return gate, running, release
+
+
+def _queue_as_batch(batcher: IntakeBatcher, jobs: list[Job]) -> list[Future[Any]]:
+    """Queue ``jobs`` while the (one) intake thread is busy, so that it takes them as one batch."""
+    gate, busy, release = _gate()
     first = batcher.submit(gate)
     assert busy.wait(10)
     futures = [batcher.submit(unit, order) for unit, order in jobs]
@@ -248,12 +257,7 @@ def test_an_order_is_received_while_another_batch_is_still_running(engine: Engin
     _seed(engine, on_hand=10)
     batcher = IntakeBatcher(engine)
     assert batcher.threads == 2
-    busy, release = threading.Event(), threading.Event()
-
-    def slow(session: Session) -> None:
-        busy.set()
-        assert release.wait(10)
-
+    slow, busy, release = _gate()
     held = batcher.submit(slow)
     assert busy.wait(10)
     try:
@@ -354,12 +358,7 @@ def test_a_customers_orders_in_a_batch_and_alone_at_once_are_judged_one_after_th
     big = {"price": 60_000_00, "email": "c@example.ru", "phone": "+7 916 000-00-07"}
     with unit_of_work(engine) as s:
         s.add(Customer(name="C", email="c@example.ru", phone="+79160000007", locale="ru"))
-    inside, release = threading.Event(), threading.Event()
-
-    def hold(session: Session) -> None:  # keeps the batch's transaction open after its order
-        inside.set()
-        assert release.wait(10)
-
+    hold, inside, release = _gate()  # keeps the batch's transaction open after its order
     batcher = IntakeBatcher(engine, threads=1)
     futures = _queue_as_batch(batcher, [_order(order_payload([("SKU-2", 1)], **big)), (hold, None)])
     assert inside.wait(10)
@@ -487,3 +486,63 @@ def test_a_batch_writes_its_idempotency_records_after_its_orders_as_a_single_ord
     why = " ".join(r.getMessage() for r in caplog.records if "rolled back" in r.getMessage())
     assert "created meanwhile" in why and "deadlock" not in why.lower()
     assert _customers(engine) == [("new@example.ru", 1), ("o@example.ru", 1)]
+
+
+def _written(engine: Engine, order_id: int) -> dict[str, Any]:
+    """What intake wrote for an order, with its own ids, number and times checked and then left out."""
+    with unit_of_work(engine, read_only=True) as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        events = s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+        messages = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.aggregate_id == order_id).order_by(OutboxMessage.id)
+        ).all()
+        timeline = [(e.type, e.from_status, e.to_status, e.actor, e.reason, e.data) for e in events]
+        for m in messages:
+            assert list(m.payload)[:2] == ["order_id", "number"]
+            assert (m.payload["order_id"], m.payload["number"]) == (order_id, order.number)
+            assert m.available_at == m.created_at >= order.created_at
+            assert m.payload["at"] >= order.created_at.isoformat()
+        reserved = s.scalars(select(Reservation).where(Reservation.order_id == order_id)).all()
+        moved = s.scalars(select(StockMovement).where(StockMovement.reference == order.number)).all()
+        return {
+            "status": order.status,
+            "timeline": timeline,
+            "messages": [
+                (m.topic, m.aggregate_type, m.status, [k for k in m.payload], m.payload["event"])
+                for m in messages
+            ],
+            "reserved": sorted((r.stock_level_id, r.quantity, r.status) for r in reserved),
+            "moved": sorted((m.stock_level_id, m.on_hand_delta, m.reserved_delta, m.reason) for m in moved),
+        }
+
+
+def test_a_batch_writes_what_one_by_one_intake_writes(engine: Engine) -> None:
+    """Timeline, outbox messages (payload key for key), reservations and stock movements of an order
+    received in a batch are those of the same order received alone; each stock row carries the time of the
+    last order that reserved from it."""
+    _seed(engine, on_hand=10)
+    batcher = IntakeBatcher(engine, threads=1)
+    alone = batcher.submit(*_order(order_payload([("SKU-1", 2)]))).result(10)
+    first, second = (
+        f.result()
+        for f in _as_batch(
+            batcher,
+            [
+                _order(order_payload([("SKU-1", 2)])),
+                _order(order_payload([("SKU-2", 1)], email="b@example.ru")),
+            ],
+        )
+    )
+    assert batcher.stats.largest == 2 and batcher.stats.fallbacks == 0
+    assert _written(engine, first.order_id) == _written(engine, alone.order_id)
+    with unit_of_work(engine, read_only=True) as s:
+        touched = {
+            sku: level.updated_at
+            for sku, level in s.execute(
+                select(Product.sku, StockLevel).join(Product, Product.id == StockLevel.product_id)
+            ).all()
+        }
+        created = {o.id: o.created_at for o in s.scalars(select(Order))}
+    # SKU-1 reserved by the batch's first order, SKU-2 by its second
+    assert created[first.order_id] <= touched["SKU-1"] < created[second.order_id] <= touched["SKU-2"]
