@@ -546,3 +546,20 @@ def test_a_batch_writes_what_one_by_one_intake_writes(engine: Engine) -> None:
         created = {o.id: o.created_at for o in s.scalars(select(Order))}
     # SKU-1 reserved by the batch's first order, SKU-2 by its second
     assert created[first.order_id] <= touched["SKU-1"] < created[second.order_id] <= touched["SKU-2"]
+
+
+# the intake thread ends with the exception, as it should: pytest reports that as a warning
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_batch_stopped_by_a_base_exception_answers_every_request_and_intake_goes_on(engine: Engine) -> None:
+    """Not an order's error (the process is being stopped): the thread ends, but no request waits forever
+    and the next order starts a thread again."""
+    _seed(engine, on_hand=10)
+    batcher = IntakeBatcher(engine, threads=1)
+
+    def stop(session: Session) -> None:
+        raise SystemExit("stopping")
+
+    futures = _as_batch(batcher, [_order(order_payload([("SKU-1", 1)])), (stop, None)])
+    assert all(isinstance(f.exception(), SystemExit) for f in futures)
+    assert batcher.submit(*_order(order_payload([("SKU-1", 1)]))).result(10).created
+    assert _stock(engine) == (10, 1, 1, 1)
