@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -12,6 +13,15 @@ from zakaz.db import unit_of_work
 from zakaz.inventory import service as stock
 from zakaz.inventory.schemas import WarehouseIn
 from zakaz.inventory.warehouses import upsert_warehouse
+
+# A currency code as a page or document shows money ("RUB 1,234.56", "1 234.56 RUB"), not inside an order
+# number: ZK-YYMMDD-XXXXX draws its suffix from letters that spell RUB about once in 10,000 orders.
+_CURRENCY = re.compile(r"(?<![\w-])RUB(?!\w)")
+
+
+def shows_currency(text: str) -> bool:
+    return _CURRENCY.search(text) is not None
+
 
 CITIES = {
     "MSK": ("Москва", 55.7558, 37.6173, 10),
